@@ -1,0 +1,57 @@
+# virtio-gpu blob resources and host-visible memory for QEMU 7.2 (Debian 12)
+#
+#   make          fetch the Debian base, apply the series, build QEMU + qtests
+#   make check    build, then run the test suites; ends "N passed, N failed"
+#   make series   export the series as git format-patch files, and check that
+#                 they apply to a fresh unpack with git am and with quilt
+#   make clean    remove everything derived, keeping the download cache
+#   make distclean  remove build/ entirely
+
+B        := build
+OBJ      := $(B)/obj
+TREE     := $(B)/qemu
+BASE     := $(B)/base
+QEMU     := $(OBJ)/qemu-system-x86_64
+QTESTS   := tests/qtest/qos-test
+NINJA    ?= ninja
+JOBS     ?= $(shell nproc)
+
+SERIES_INPUTS := $(shell find patches hw-display include-hw tests-qtest -type f 2>/dev/null)
+
+.PHONY: all build check series check-series clean distclean deps FORCE
+all: build
+
+deps:
+	@scripts/deps.sh
+
+$(BASE)/src/.stamp: scripts/fetch-base.sh | deps
+	@scripts/fetch-base.sh $(BASE)
+
+$(B)/tree.stamp: $(BASE)/src/.stamp scripts/apply-series.sh $(SERIES_INPUTS) | deps
+	@scripts/apply-series.sh "$$(cat $(BASE)/src/.stamp)" $(TREE)
+	@touch $@
+
+# Configured once; meson regenerates itself when a meson.build changes.
+$(OBJ)/build.ninja: scripts/build/configure.sh scripts/build/devices-x86_64.mak | $(B)/tree.stamp
+	@echo "configure: $(OBJ) (log: $(B)/configure.log)"
+	@rm -rf $(OBJ)
+	@scripts/build/configure.sh $(TREE) $(OBJ) > $(B)/configure.log 2>&1 || \
+	    { tail -n 30 $(B)/configure.log; echo "error: configure failed, see $(B)/configure.log" >&2; exit 1; }
+
+build: $(B)/tree.stamp $(OBJ)/build.ninja
+	@$(NINJA) -C $(OBJ) -j$(JOBS) qemu-system-x86_64 $(QTESTS)
+
+check: build
+	@scripts/run-tests.sh $(OBJ)
+
+series: $(B)/tree.stamp
+	@scripts/export-series.sh $(TREE) $(B)/series
+
+check-series: series
+	@scripts/check-series.sh $(BASE) $(B)/series
+
+clean:
+	rm -rf $(OBJ) $(TREE) $(TREE).stage $(B)/dev $(B)/series $(B)/*.stamp $(B)/*.log
+
+distclean:
+	rm -rf $(B)

@@ -1,0 +1,33 @@
+#!/bin/sh
+# Configure the patched tree for the minimal x86_64-softmmu build.
+#   scripts/build/configure.sh SRC_TREE OBJ_DIR
+set -eu
+here=$(cd "$(dirname "$0")" && pwd)
+src=$(realpath "$1")
+obj=$(realpath -m "$2")
+
+cp "$here/devices-x86_64.mak" "$src/configs/devices/x86_64-softmmu/vgpu-series.mak"
+grep -qxF '/configs/devices/x86_64-softmmu/vgpu-series.mak' "$src/.git/info/exclude" ||
+    echo '/configs/devices/x86_64-softmmu/vgpu-series.mak' >> "$src/.git/info/exclude"
+
+mkdir -p "$obj"
+cd "$obj"
+# Debian's +dfsg source ships no firmware blobs: take them from the
+# seabios and qemu-system-data packages.
+"$src/configure" \
+    --target-list=x86_64-softmmu \
+    --without-default-devices --with-devices-x86_64=vgpu-series \
+    --with-git-submodules=ignore \
+    --disable-docs --disable-user --disable-tools --disable-modules \
+    --disable-gtk --disable-sdl --disable-vnc --disable-spice --disable-slirp \
+    --disable-xen --disable-curses --disable-dbus-display \
+    --enable-opengl --enable-virglrenderer --enable-virtfs \
+    --enable-trace-backends=log --enable-werror \
+    --firmwarepath=/usr/share/qemu:/usr/share/seabios:/usr/lib/ipxe/qemu \
+    ${QEMU_CONFIGURE_EXTRA:-}
+
+# Run from the build directory, QEMU looks for firmware under qemu-bundle/.
+for d in /usr/share/qemu /usr/share/seabios /usr/lib/ipxe/qemu; do
+    mkdir -p "$obj/qemu-bundle$(dirname "$d")"
+    ln -sfn "$d" "$obj/qemu-bundle$d"
+done

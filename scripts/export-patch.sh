@@ -1,0 +1,41 @@
+#!/bin/bash
+# Developer helper: turn one commit of a working tree of the patched QEMU
+# (for example build/dev, a worktree of build/qemu) into patches/NAME.
+# Files the commit adds under hw/display/, include/hw/ or tests/qtest/
+# are copied whole into hw-display/, include-hw/ or tests-qtest/ and named
+# by "Adds:" lines; everything else becomes the patch's diff.
+#   scripts/export-patch.sh TREE COMMIT NAME.patch
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+tree=$1 commit=$2 name=$3
+
+unmap() {
+    case "$1" in
+    hw/display/*)  echo "hw-display/${1#hw/display/}" ;;
+    include/hw/*)  echo "include-hw/${1#include/hw/}" ;;
+    tests/qtest/*) echo "tests-qtest/${1#tests/qtest/}" ;;
+    *) return 1 ;;
+    esac
+}
+
+adds=() excludes=()
+while read -r f; do
+    if dst=$(unmap "$f"); then
+        mkdir -p "$top/$(dirname "$dst")"
+        git -C "$tree" show "$commit:$f" > "$top/$dst"
+        adds+=("$dst")
+        excludes+=(":(exclude)$f")
+    fi
+done < <(git -C "$tree" diff-tree --no-commit-id --name-only -r --diff-filter=A "$commit")
+
+{
+    git -C "$tree" log -1 --format='From: %an <%ae>%nSubject: [PATCH] %s%n%n%b' "$commit" |
+        sed -e :a -e '/^\n*$/{$d;N;ba' -e '}'
+    for a in "${adds[@]}"; do echo "Adds: $a"; done
+    echo "---"
+    git -C "$tree" diff --stat=72 "$commit^" "$commit" -- . "${excludes[@]}"
+    echo
+    git -C "$tree" diff --no-renames "$commit^" "$commit" -- . "${excludes[@]}"
+} > "$top/patches/$name"
+grep -qxF "$name" "$top/patches/series" || echo "$name" >> "$top/patches/series"
+echo "wrote patches/$name${adds:+ (adds ${adds[*]})}"

@@ -1,0 +1,220 @@
+/*
+ * libqos driver for the virtio-gpu PCI devices
+ *
+ * This work is licensed under the terms of the GNU GPL, version 2 or later.
+ * See the COPYING file in the top-level directory.
+ */
+
+#include "qemu/osdep.h"
+#include "../libqtest.h"
+#include "qemu/module.h"
+#include "standard-headers/linux/virtio_config.h"
+#include "standard-headers/linux/virtio_ids.h"
+#include "qgraph.h"
+#include "virtio-gpu.h"
+
+#define VIRTIO_GPU_CMD_TIMEOUT_US (30 * 1000 * 1000)
+
+static void *qvirtio_gpu_pci_get_driver(void *object, const char *interface)
+{
+    QVirtioGpuPCI *v = object;
+
+    if (!g_strcmp0(interface, "pci-device")) {
+        return v->pci_vdev.pdev;
+    }
+    if (!g_strcmp0(interface, "virtio-gpu") ||
+        !g_strcmp0(interface, "virtio-gpu-gl")) {
+        return &v->gpu;
+    }
+    if (!g_strcmp0(interface, "virtio")) {
+        return v->gpu.vdev;
+    }
+    fprintf(stderr, "%s not present in virtio-gpu-pci\n", interface);
+    g_assert_not_reached();
+}
+
+static void *virtio_gpu_pci_create(void *pci_bus, QGuestAllocator *alloc,
+                                   void *addr)
+{
+    QVirtioGpuPCI *v = g_new0(QVirtioGpuPCI, 1);
+    QOSGraphObject *obj = &v->pci_vdev.obj;
+
+    virtio_pci_init(&v->pci_vdev, pci_bus, addr);
+    v->gpu.vdev = &v->pci_vdev.vdev;
+    v->gpu.qts = v->pci_vdev.pdev->bus->qts;
+    g_assert_cmpint(v->gpu.vdev->device_type, ==, VIRTIO_ID_GPU);
+
+    obj->get_driver = qvirtio_gpu_pci_get_driver;
+    return obj;
+}
+
+uint64_t qvirtio_gpu_start(QVirtioGpu *gpu, QGuestAllocator *alloc,
+                           uint64_t features)
+{
+    QVirtioDevice *d = gpu->vdev;
+
+    g_assert_null(gpu->ctrlq);
+    gpu->alloc = alloc;
+
+    qvirtio_pci_device_enable(container_of(d, QVirtioPCIDevice, vdev));
+    qvirtio_reset(d);
+    qvirtio_set_acknowledge(d);
+    qvirtio_set_driver(d);
+
+    features |= 1ull << VIRTIO_F_VERSION_1;
+    features &= qvirtio_get_features(d);
+    qvirtio_set_features(d, features);
+    gpu->features = features;
+
+    gpu->ctrlq = qvirtqueue_setup(d, alloc, 0);
+    gpu->cursorq = qvirtqueue_setup(d, alloc, 1);
+    qvirtio_set_driver_ok(d);
+    return features;
+}
+
+void qvirtio_gpu_stop(QVirtioGpu *gpu)
+{
+    if (!gpu->ctrlq) {
+        return;
+    }
+    qvirtqueue_cleanup(gpu->vdev->bus, gpu->ctrlq, gpu->alloc);
+    qvirtqueue_cleanup(gpu->vdev->bus, gpu->cursorq, gpu->alloc);
+    gpu->ctrlq = gpu->cursorq = NULL;
+}
+
+bool qvirtio_gpu_has_feature(QVirtioGpu *gpu, unsigned int bit)
+{
+    return gpu->features & (1ull << bit);
+}
+
+/*
+ * Wait for the reply while stepping the virtual clock: virgl retires
+ * fences from a timer, and qtest only moves that clock on request.
+ */
+static void qvirtio_gpu_wait(QVirtioGpu *gpu, QVirtQueue *vq, uint32_t head)
+{
+    gint64 start = g_get_monotonic_time();
+    uint32_t got;
+
+    for (;;) {
+        if (gpu->vdev->bus->get_queue_isr_status(gpu->vdev, vq) &&
+            qvirtqueue_get_buf(gpu->qts, vq, &got, NULL)) {
+            g_assert_cmpint(got, ==, head);
+            return;
+        }
+        g_assert_cmpint(g_get_monotonic_time() - start, <=,
+                        VIRTIO_GPU_CMD_TIMEOUT_US);
+        qtest_clock_step(gpu->qts, 1000 * 1000);
+    }
+}
+
+uint32_t qvirtio_gpu_cmd(QVirtioGpu *gpu, void *cmd, size_t cmd_len,
+                         void *resp, size_t resp_len, bool fence)
+{
+    struct virtio_gpu_ctrl_hdr *hdr = cmd, *rhdr = resp;
+    uint64_t req, rsp;
+    uint32_t head;
+
+    g_assert(gpu->ctrlq);
+    g_assert_cmpuint(cmd_len, >=, sizeof(*hdr));
+    g_assert_cmpuint(resp_len, >=, sizeof(*rhdr));
+
+    if (fence) {
+        hdr->flags |= VIRTIO_GPU_FLAG_FENCE;
+        hdr->fence_id = ++gpu->next_fence;
+    }
+
+    req = guest_alloc(gpu->alloc, cmd_len);
+    rsp = guest_alloc(gpu->alloc, resp_len);
+    qtest_memwrite(gpu->qts, req, cmd, cmd_len);
+    qtest_memset(gpu->qts, rsp, 0xa5, resp_len);
+
+    head = qvirtqueue_add(gpu->qts, gpu->ctrlq, req, cmd_len, false, true);
+    qvirtqueue_add(gpu->qts, gpu->ctrlq, rsp, resp_len, true, false);
+    qvirtqueue_kick(gpu->qts, gpu->vdev, gpu->ctrlq, head);
+    qvirtio_gpu_wait(gpu, gpu->ctrlq, head);
+
+    qtest_memread(gpu->qts, rsp, resp, resp_len);
+    guest_free(gpu->alloc, req);
+    guest_free(gpu->alloc, rsp);
+
+    if (fence) {
+        g_assert_cmphex(rhdr->flags & VIRTIO_GPU_FLAG_FENCE, ==,
+                        VIRTIO_GPU_FLAG_FENCE);
+        g_assert_cmpuint(rhdr->fence_id, ==, hdr->fence_id);
+    }
+    return rhdr->type;
+}
+
+uint32_t qvirtio_gpu_cmd_nodata(QVirtioGpu *gpu, void *cmd, size_t cmd_len,
+                                bool fence)
+{
+    struct virtio_gpu_ctrl_hdr resp;
+
+    return qvirtio_gpu_cmd(gpu, cmd, cmd_len, &resp, sizeof(resp), fence);
+}
+
+uint64_t qvirtio_gpu_alloc_backing(QVirtioGpu *gpu, size_t size)
+{
+    return guest_alloc(gpu->alloc, size);
+}
+
+void qvirtio_gpu_free_backing(QVirtioGpu *gpu, uint64_t addr)
+{
+    guest_free(gpu->alloc, addr);
+}
+
+uint32_t qvirtio_gpu_attach_backing(QVirtioGpu *gpu, uint32_t resource_id,
+                                    uint64_t addr, size_t size, unsigned nr)
+{
+    size_t len = sizeof(struct virtio_gpu_resource_attach_backing) +
+                 nr * sizeof(struct virtio_gpu_mem_entry);
+    g_autofree uint8_t *buf = g_malloc0(len);
+    struct virtio_gpu_resource_attach_backing *ab = (void *)buf;
+    struct virtio_gpu_mem_entry *ents = (void *)(ab + 1);
+    size_t chunk = DIV_ROUND_UP(size, nr);
+    unsigned i;
+
+    ab->hdr.type = VIRTIO_GPU_CMD_RESOURCE_ATTACH_BACKING;
+    ab->resource_id = resource_id;
+    ab->nr_entries = nr;
+    for (i = 0; i < nr; i++) {
+        size_t off = i * chunk;
+
+        ents[i].addr = addr + off;
+        ents[i].length = MIN(chunk, size - off);
+    }
+    return qvirtio_gpu_cmd_nodata(gpu, buf, len, false);
+}
+
+static void virtio_gpu_register_nodes(void)
+{
+    QPCIAddress addr = { .devfn = QPCI_DEVFN(4, 0) };
+    /* The device under test is the only display, console 0. */
+    QOSGraphEdgeOptions opts = {
+        .extra_device_opts = "addr=04.0",
+        .after_cmd_line = "-vga none",
+    };
+    QOSGraphEdgeOptions gl_opts = {
+        .extra_device_opts = "addr=04.0",
+        /* virgl on whatever EGL offers, llvmpipe included */
+        .after_cmd_line = "-vga none -display egl-headless",
+    };
+
+    add_qpci_address(&opts, &addr);
+    qos_node_create_driver("virtio-gpu-pci", virtio_gpu_pci_create);
+    qos_node_consumes("virtio-gpu-pci", "pci-bus", &opts);
+    qos_node_produces("virtio-gpu-pci", "pci-device");
+    qos_node_produces("virtio-gpu-pci", "virtio");
+    qos_node_produces("virtio-gpu-pci", "virtio-gpu");
+
+    add_qpci_address(&gl_opts, &addr);
+    qos_node_create_driver("virtio-gpu-gl-pci", virtio_gpu_pci_create);
+    qos_node_consumes("virtio-gpu-gl-pci", "pci-bus", &gl_opts);
+    qos_node_produces("virtio-gpu-gl-pci", "pci-device");
+    qos_node_produces("virtio-gpu-gl-pci", "virtio");
+    qos_node_produces("virtio-gpu-gl-pci", "virtio-gpu");
+    qos_node_produces("virtio-gpu-gl-pci", "virtio-gpu-gl");
+}
+
+libqos_init(virtio_gpu_register_nodes);

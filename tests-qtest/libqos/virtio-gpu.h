@@ -1,0 +1,63 @@
+/*
+ * libqos driver for the virtio-gpu PCI devices
+ *
+ * This work is licensed under the terms of the GNU GPL, version 2 or later.
+ * See the COPYING file in the top-level directory.
+ */
+
+#ifndef TESTS_LIBQOS_VIRTIO_GPU_H
+#define TESTS_LIBQOS_VIRTIO_GPU_H
+
+#include "qgraph.h"
+#include "virtio.h"
+#include "virtio-pci.h"
+#include "standard-headers/linux/virtio_gpu.h"
+
+typedef struct QVirtioGpu QVirtioGpu;
+typedef struct QVirtioGpuPCI QVirtioGpuPCI;
+
+struct QVirtioGpu {
+    QVirtioDevice *vdev;
+    QTestState *qts;
+    /* Set up by qvirtio_gpu_start() */
+    QGuestAllocator *alloc;
+    QVirtQueue *ctrlq;
+    QVirtQueue *cursorq;
+    uint64_t features;
+    uint64_t next_fence;
+};
+
+struct QVirtioGpuPCI {
+    QVirtioPCIDevice pci_vdev;
+    QVirtioGpu gpu;
+};
+
+/*
+ * Negotiate VERSION_1 plus those of @features the device offers, set up
+ * both queues and set DRIVER_OK.  Returns the negotiated feature set.
+ */
+uint64_t qvirtio_gpu_start(QVirtioGpu *gpu, QGuestAllocator *alloc,
+                           uint64_t features);
+void qvirtio_gpu_stop(QVirtioGpu *gpu);
+bool qvirtio_gpu_has_feature(QVirtioGpu *gpu, unsigned int bit);
+
+/*
+ * Submit @cmd (@cmd_len bytes, starting with a struct virtio_gpu_ctrl_hdr)
+ * on the control queue, fenced if @fence, and wait for the reply, which is
+ * copied to @resp (@resp_len bytes).  Returns the reply's type.  A fenced
+ * reply is checked to carry the fence flag and id.
+ */
+uint32_t qvirtio_gpu_cmd(QVirtioGpu *gpu, void *cmd, size_t cmd_len,
+                         void *resp, size_t resp_len, bool fence);
+/* The same for commands whose reply is a bare header. */
+uint32_t qvirtio_gpu_cmd_nodata(QVirtioGpu *gpu, void *cmd, size_t cmd_len,
+                                bool fence);
+
+/* Guest pages for resource backing. */
+uint64_t qvirtio_gpu_alloc_backing(QVirtioGpu *gpu, size_t size);
+void qvirtio_gpu_free_backing(QVirtioGpu *gpu, uint64_t addr);
+/* RESOURCE_ATTACH_BACKING of one contiguous guest range, split in @nr. */
+uint32_t qvirtio_gpu_attach_backing(QVirtioGpu *gpu, uint32_t resource_id,
+                                    uint64_t addr, size_t size, unsigned nr);
+
+#endif
