@@ -41,7 +41,7 @@ $(OBJ)/build.ninja: scripts/build/configure.sh scripts/build/devices-x86_64.mak 
 build: $(B)/tree.stamp $(OBJ)/build.ninja
 	@$(NINJA) -C $(OBJ) -j$(JOBS) qemu-system-x86_64 $(QTESTS)
 
-check: build
+check: build check-series
 	@scripts/run-tests.sh $(OBJ)
 
 series: $(B)/tree.stamp
