@@ -30,6 +30,7 @@ if ! git -C "$tree" rev-parse -q --verify base >/dev/null 2>&1; then
     echo "apply-series: importing the Debian base into $tree"
     (cd "$base" && tar --exclude=./.pc -cf - .) | tar -C "$tree" -xf -
     git_q init -q -b main
+    git_q config gc.auto 0
     printf '/build/\n/.pc/\n' >> "$tree/.git/info/exclude"
     git_q add -A -f .
     GIT_AUTHOR_DATE="2000-01-01T00:00:00Z" GIT_COMMITTER_DATE="2000-01-01T00:00:00Z" \

@@ -25,7 +25,8 @@
 #define PIPE_CLEAR_COLOR0               (1 << 2)
 #define VIRGL_BIND_RENDER_TARGET        (1 << 1)
 
-#define GPU_FEATURES ((1ull << VIRTIO_GPU_F_EDID) | (1ull << VIRTIO_GPU_F_VIRGL))
+#define GPU_FEATURES \
+    ((1ull << VIRTIO_GPU_F_EDID) | (1ull << VIRTIO_GPU_F_VIRGL))
 
 static QVirtioGpu *start(void *obj, QGuestAllocator *alloc)
 {
