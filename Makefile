@@ -12,7 +12,7 @@ OBJ      := $(B)/obj
 TREE     := $(B)/qemu
 BASE     := $(B)/base
 QEMU     := $(OBJ)/qemu-system-x86_64
-QTESTS   := tests/qtest/qos-test
+QTESTS   := tests/qtest/qos-test tests/qtest/virtio-gpu-hostmem-test
 NINJA    ?= ninja
 JOBS     ?= $(shell nproc)
 

@@ -5,7 +5,7 @@
 set -u
 obj=$1
 top=$(cd "$(dirname "$0")/.." && pwd)
-tests="qtest-x86_64/qos-test"
+tests="qtest-x86_64/qos-test qtest-x86_64/virtio-gpu-hostmem-test"
 
 rc=0
 meson test -C "$obj" --no-rebuild --print-errorlogs $tests || rc=$?

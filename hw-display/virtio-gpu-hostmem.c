@@ -1,0 +1,430 @@
+/*
+ * virtio-gpu host-visible memory region
+ *
+ * The region is a PCI BAR the guest driver carves up itself; the device
+ * places blob memory at the offsets it is told to.  This file owns that
+ * BAR and every mapping in it.  See docs/hostmem.md for the design.
+ *
+ * This work is licensed under the terms of the GNU GPL, version 2 or later.
+ * See the COPYING file in the top-level directory.
+ */
+
+#include "qemu/osdep.h"
+#include "qemu/host-utils.h"
+#include "qemu/log.h"
+#include "qemu/main-loop.h"
+#include "qemu/cutils.h"
+#include "qemu/units.h"
+#include "qapi/error.h"
+#include "qapi/visitor.h"
+#include "monitor/monitor.h"
+#include "sysemu/qtest.h"
+#include "qom/object.h"
+#include "hw/virtio/virtio-gpu-hostmem.h"
+#include "trace.h"
+
+struct VirtIOGPUHostmemMapping {
+    /*
+     * The region is its own QOM owner, so the flat views that can route
+     * an access to it hold references on it; it is finalized, and the
+     * mapping released, only when the last of them is gone.
+     */
+    MemoryRegion mr;
+    VirtIOGPUHostmem *hm;
+    uint32_t resource_id;
+    uint64_t offset;
+    uint64_t size;
+    void *fd_map;               /* our own mmap of an fd backing */
+    VirtIOGPUHostmemRelease *release;
+    void *opaque;
+    QSIMPLEQ_ENTRY(VirtIOGPUHostmemMapping) next;
+};
+
+static uint64_t hostmem_unmapped_read(void *opaque, hwaddr addr,
+                                      unsigned size)
+{
+    trace_virtio_gpu_hostmem_unmapped_access(addr, size, false);
+    return 0;
+}
+
+static void hostmem_unmapped_write(void *opaque, hwaddr addr, uint64_t val,
+                                   unsigned size)
+{
+    trace_virtio_gpu_hostmem_unmapped_access(addr, size, true);
+}
+
+static const MemoryRegionOps hostmem_unmapped_ops = {
+    .read = hostmem_unmapped_read,
+    .write = hostmem_unmapped_write,
+    .endianness = DEVICE_LITTLE_ENDIAN,
+    .valid = { .min_access_size = 1, .max_access_size = 8 },
+    .impl = { .min_access_size = 1, .max_access_size = 8 },
+};
+
+static gint hostmem_offset_cmp(gconstpointer a, gconstpointer b,
+                               gpointer unused)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+    return x < y ? -1 : x > y;
+}
+
+typedef struct HostmemRange {
+    uint64_t offset;
+    uint64_t size;
+} HostmemRange;
+
+/* g_tree_search() callback: 0 where a live mapping overlaps the range. */
+static gint hostmem_overlap_search(gconstpointer key, gconstpointer data)
+{
+    const VirtIOGPUHostmemMapping *m =
+        container_of(key, VirtIOGPUHostmemMapping, offset);
+    const HostmemRange *r = data;
+
+    if (m->offset + m->size <= r->offset) {
+        return 1;               /* look at higher offsets */
+    }
+    if (r->offset + r->size <= m->offset) {
+        return -1;
+    }
+    return 0;
+}
+
+static void hostmem_release_bh(void *opaque)
+{
+    VirtIOGPUHostmem *hm = opaque;
+    VirtIOGPUHostmemMapping *m;
+
+    for (;;) {
+        WITH_QEMU_LOCK_GUARD(&hm->released_lock) {
+            m = QSIMPLEQ_FIRST(&hm->released);
+            if (m) {
+                QSIMPLEQ_REMOVE_HEAD(&hm->released, next);
+            }
+        }
+        if (!m) {
+            return;
+        }
+        trace_virtio_gpu_hostmem_release(m->resource_id, m->offset, m->size);
+        if (m->fd_map) {
+            munmap(m->fd_map, m->size);
+        }
+        if (m->release) {
+            m->release(m->opaque);
+        }
+        hm->pending_releases--;
+        g_free(m);
+    }
+}
+
+/* The region's last reference is gone: may run on the RCU thread. */
+static void hostmem_mapping_free(void *obj)
+{
+    VirtIOGPUHostmemMapping *m = container_of(obj, VirtIOGPUHostmemMapping,
+                                              mr);
+    VirtIOGPUHostmem *hm = m->hm;
+
+    WITH_QEMU_LOCK_GUARD(&hm->released_lock) {
+        QSIMPLEQ_INSERT_TAIL(&hm->released, m, next);
+    }
+    qemu_bh_schedule(hm->release_bh);
+}
+
+bool virtio_gpu_hostmem_init(VirtIOGPUHostmem *hm, Object *owner,
+                             uint64_t size, Error **errp)
+{
+    size_t page = qemu_real_host_page_size();
+    uint64_t bar_size;
+
+    memset(hm, 0, sizeof(*hm));
+    if (!size) {
+        return true;
+    }
+    if (size % page) {
+        error_setg(errp, "hostmem=%" PRIu64 " is not a multiple of the "
+                   "host page size (%zu bytes)", size, page);
+        return false;
+    }
+    if (size > VIRTIO_GPU_HOSTMEM_MAX) {
+        error_setg(errp, "hostmem=%" PRIu64 " is larger than the maximum "
+                   "of %llu GiB", size, VIRTIO_GPU_HOSTMEM_MAX / GiB);
+        return false;
+    }
+
+    /* A BAR is a power of two; the guest is told to use only @size. */
+    bar_size = pow2ceil(size);
+    hm->size = size;
+    memory_region_init(&hm->bar, owner, "virtio-gpu-hostmem", bar_size);
+    memory_region_init_io(&hm->unmapped, owner, &hostmem_unmapped_ops, hm,
+                          "virtio-gpu-hostmem-unmapped", bar_size);
+    memory_region_add_subregion_overlap(&hm->bar, 0, &hm->unmapped, 0);
+
+    hm->by_resource = g_hash_table_new(NULL, NULL);
+    hm->by_offset = g_tree_new_full(hostmem_offset_cmp, NULL, NULL, NULL);
+    qemu_mutex_init(&hm->released_lock);
+    QSIMPLEQ_INIT(&hm->released);
+    hm->release_bh = qemu_bh_new(hostmem_release_bh, hm);
+    trace_virtio_gpu_hostmem_init(size, bar_size);
+    return true;
+}
+
+void virtio_gpu_hostmem_fini(VirtIOGPUHostmem *hm)
+{
+    if (!virtio_gpu_hostmem_enabled(hm)) {
+        return;
+    }
+    virtio_gpu_hostmem_unmap_all(hm);
+    /* Let the old flat views go, then release what they held. */
+    drain_call_rcu();
+    hostmem_release_bh(hm);
+    assert(hm->pending_releases == 0);
+
+    qemu_bh_delete(hm->release_bh);
+    qemu_mutex_destroy(&hm->released_lock);
+    g_tree_destroy(hm->by_offset);
+    g_hash_table_destroy(hm->by_resource);
+    memory_region_del_subregion(&hm->bar, &hm->unmapped);
+    object_unparent(OBJECT(&hm->unmapped));
+    object_unparent(OBJECT(&hm->bar));
+    hm->size = 0;
+}
+
+static bool hostmem_check(VirtIOGPUHostmem *hm, uint32_t resource_id,
+                          uint64_t offset, uint64_t size, Error **errp)
+{
+    size_t page = qemu_real_host_page_size();
+    HostmemRange range = { offset, size };
+    VirtIOGPUHostmemMapping *other;
+
+    if (!virtio_gpu_hostmem_enabled(hm)) {
+        error_setg(errp, "the device has no host-visible region");
+        return false;
+    }
+    if (g_hash_table_contains(hm->by_resource,
+                              GUINT_TO_POINTER(resource_id))) {
+        error_setg(errp, "resource %u is mapped already", resource_id);
+        return false;
+    }
+    if (!size || offset % page || size % page) {
+        error_setg(errp, "offset 0x%" PRIx64 " or size 0x%" PRIx64
+                   " is not a non-zero multiple of the page size",
+                   offset, size);
+        return false;
+    }
+    /* Written so that offset + size cannot wrap. */
+    if (size > hm->size || offset > hm->size - size) {
+        error_setg(errp, "range 0x%" PRIx64 "+0x%" PRIx64 " is outside "
+                   "the region (0x%" PRIx64 " bytes)", offset, size, hm->size);
+        return false;
+    }
+    other = g_tree_search(hm->by_offset, hostmem_overlap_search, &range);
+    if (other) {
+        error_setg(errp, "range 0x%" PRIx64 "+0x%" PRIx64 " overlaps "
+                   "resource %u at 0x%" PRIx64 "+0x%" PRIx64,
+                   offset, size, other->resource_id, other->offset,
+                   other->size);
+        return false;
+    }
+    return true;
+}
+
+bool virtio_gpu_hostmem_map(VirtIOGPUHostmem *hm, uint32_t resource_id,
+                            uint64_t offset, uint64_t size,
+                            const VirtIOGPUHostmemBacking *backing,
+                            Error **errp)
+{
+    VirtIOGPUHostmemMapping *m;
+    g_autofree char *name = NULL;
+    void *ptr = backing->ptr;
+    void *fd_map = NULL;
+
+    if (!hostmem_check(hm, resource_id, offset, size, errp)) {
+        trace_virtio_gpu_hostmem_reject(resource_id, offset, size);
+        return false;
+    }
+    if (!ptr) {
+        fd_map = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED,
+                      backing->fd, backing->fd_offset);
+        if (fd_map == MAP_FAILED) {
+            error_setg_errno(errp, errno, "cannot map the backing of "
+                             "resource %u", resource_id);
+            trace_virtio_gpu_hostmem_reject(resource_id, offset, size);
+            return false;
+        }
+        ptr = fd_map;
+    }
+
+    m = g_new0(VirtIOGPUHostmemMapping, 1);
+    m->hm = hm;
+    m->resource_id = resource_id;
+    m->offset = offset;
+    m->size = size;
+    m->fd_map = fd_map;
+    m->release = backing->release;
+    m->opaque = backing->opaque;
+
+    name = g_strdup_printf("virtio-gpu-hostmem-res%u", resource_id);
+    memory_region_init_ram_ptr(&m->mr, OBJECT(&m->mr), name, size, ptr);
+    OBJECT(&m->mr)->free = hostmem_mapping_free;
+    memory_region_add_subregion_overlap(&hm->bar, offset, &m->mr, 1);
+
+    g_hash_table_insert(hm->by_resource, GUINT_TO_POINTER(resource_id), m);
+    g_tree_insert(hm->by_offset, &m->offset, m);
+    hm->mapped_bytes += size;
+    hm->pending_releases++;
+    trace_virtio_gpu_hostmem_map(resource_id, offset, size, !fd_map);
+    return true;
+}
+
+static void hostmem_unmap(VirtIOGPUHostmem *hm, VirtIOGPUHostmemMapping *m)
+{
+    trace_virtio_gpu_hostmem_unmap(m->resource_id, m->offset, m->size);
+    g_hash_table_remove(hm->by_resource, GUINT_TO_POINTER(m->resource_id));
+    g_tree_remove(hm->by_offset, &m->offset);
+    hm->mapped_bytes -= m->size;
+
+    /*
+     * Out of the flat view now: new accesses miss it.  Accesses already
+     * under way keep the region referenced until an RCU grace period
+     * has passed; hostmem_mapping_free() then queues the release.
+     */
+    memory_region_del_subregion(&hm->bar, &m->mr);
+    object_unparent(OBJECT(&m->mr));
+}
+
+bool virtio_gpu_hostmem_unmap(VirtIOGPUHostmem *hm, uint32_t resource_id)
+{
+    VirtIOGPUHostmemMapping *m;
+
+    if (!virtio_gpu_hostmem_enabled(hm)) {
+        return false;
+    }
+    m = g_hash_table_lookup(hm->by_resource, GUINT_TO_POINTER(resource_id));
+    if (!m) {
+        return false;
+    }
+    hostmem_unmap(hm, m);
+    return true;
+}
+
+bool virtio_gpu_hostmem_is_mapped(VirtIOGPUHostmem *hm, uint32_t resource_id)
+{
+    return virtio_gpu_hostmem_enabled(hm) &&
+           g_hash_table_contains(hm->by_resource,
+                                 GUINT_TO_POINTER(resource_id));
+}
+
+static gboolean hostmem_collect(gpointer key, gpointer value, gpointer data)
+{
+    g_ptr_array_add(data, value);
+    return FALSE;
+}
+
+void virtio_gpu_hostmem_unmap_all(VirtIOGPUHostmem *hm)
+{
+    g_autoptr(GPtrArray) all = NULL;
+    guint i;
+
+    if (!virtio_gpu_hostmem_enabled(hm)) {
+        return;
+    }
+    all = g_ptr_array_new();
+    g_tree_foreach(hm->by_offset, hostmem_collect, all);
+    /* One flat view update for all of them. */
+    memory_region_transaction_begin();
+    for (i = 0; i < all->len; i++) {
+        hostmem_unmap(hm, g_ptr_array_index(all, i));
+    }
+    memory_region_transaction_commit();
+}
+
+/*
+ * For qtests only: map a file descriptor passed with "getfd", and unmap,
+ * through QOM properties, so the region can be tested without a guest
+ * driver or a renderer.  "x-test-hostmem-map" takes
+ * "RESOURCE:OFFSET:SIZE:FDNAME"; "x-test-hostmem-unmap" a resource id.
+ */
+static void hostmem_test_close_fd(void *opaque)
+{
+    close(GPOINTER_TO_INT(opaque));
+}
+
+static void hostmem_test_map(Object *obj, Visitor *v, const char *name,
+                             void *opaque, Error **errp)
+{
+    VirtIOGPUHostmem *hm = opaque;
+    VirtIOGPUHostmemBacking backing = { .release = hostmem_test_close_fd };
+    g_autofree char *value = NULL;
+    g_auto(GStrv) f = NULL;
+    uint64_t resource_id, offset, size;
+    int fd;
+
+    if (!visit_type_str(v, name, &value, errp)) {
+        return;
+    }
+    f = g_strsplit(value, ":", 4);
+    if (g_strv_length(f) != 4 ||
+        qemu_strtou64(f[0], NULL, 0, &resource_id) ||
+        resource_id > UINT32_MAX ||
+        qemu_strtou64(f[1], NULL, 0, &offset) ||
+        qemu_strtou64(f[2], NULL, 0, &size)) {
+        error_setg(errp, "expected RESOURCE:OFFSET:SIZE:FDNAME");
+        return;
+    }
+    fd = monitor_fd_param(monitor_cur(), f[3], errp);
+    if (fd < 0) {
+        return;
+    }
+    backing.fd = fd;
+    backing.opaque = GINT_TO_POINTER(fd);
+    if (!virtio_gpu_hostmem_map(hm, resource_id, offset, size, &backing,
+                                errp)) {
+        close(fd);
+    }
+}
+
+static void hostmem_test_unmap(Object *obj, Visitor *v, const char *name,
+                               void *opaque, Error **errp)
+{
+    VirtIOGPUHostmem *hm = opaque;
+    uint32_t resource_id;
+
+    if (!visit_type_uint32(v, name, &resource_id, errp)) {
+        return;
+    }
+    if (!virtio_gpu_hostmem_unmap(hm, resource_id)) {
+        error_setg(errp, "resource %u is not mapped", resource_id);
+    }
+}
+
+static void hostmem_get_stat(Object *obj, Visitor *v, const char *name,
+                             void *opaque, Error **errp)
+{
+    VirtIOGPUHostmem *hm = opaque;
+    uint64_t value;
+
+    if (!strcmp(name, "x-hostmem-mapped-bytes")) {
+        value = hm->mapped_bytes;
+    } else if (!strcmp(name, "x-hostmem-mappings")) {
+        value = virtio_gpu_hostmem_nr_mappings(hm);
+    } else {
+        value = hm->pending_releases;
+    }
+    visit_type_uint64(v, name, &value, errp);
+}
+
+void virtio_gpu_hostmem_add_properties(VirtIOGPUHostmem *hm, Object *obj)
+{
+    object_property_add(obj, "x-hostmem-mapped-bytes", "uint64",
+                        hostmem_get_stat, NULL, NULL, hm);
+    object_property_add(obj, "x-hostmem-mappings", "uint64",
+                        hostmem_get_stat, NULL, NULL, hm);
+    object_property_add(obj, "x-hostmem-pending-releases", "uint64",
+                        hostmem_get_stat, NULL, NULL, hm);
+    if (qtest_enabled()) {
+        object_property_add(obj, "x-test-hostmem-map", "str",
+                            NULL, hostmem_test_map, NULL, hm);
+        object_property_add(obj, "x-test-hostmem-unmap", "uint32",
+                            NULL, hostmem_test_unmap, NULL, hm);
+    }
+}

@@ -1,0 +1,95 @@
+/*
+ * virtio-gpu host-visible memory region
+ *
+ * This work is licensed under the terms of the GNU GPL, version 2 or later.
+ * See the COPYING file in the top-level directory.
+ */
+
+#ifndef HW_VIRTIO_GPU_HOSTMEM_H
+#define HW_VIRTIO_GPU_HOSTMEM_H
+
+#include "exec/memory.h"
+#include "qemu/queue.h"
+#include "qemu/thread.h"
+
+/* The largest hostmem= accepted. */
+#define VIRTIO_GPU_HOSTMEM_MAX (1ull << 40)
+
+/*
+ * Called once the guest can no longer reach a mapping's memory, on the
+ * main loop thread: the owner may free or recycle it then.
+ */
+typedef void VirtIOGPUHostmemRelease(void *opaque);
+
+/* What a mapping shows: host memory, or a slice of a file descriptor. */
+typedef struct VirtIOGPUHostmemBacking {
+    void *ptr;                  /* host memory, or NULL to map @fd */
+    int fd;                     /* memfd, udmabuf...; mapped shared */
+    uint64_t fd_offset;
+    VirtIOGPUHostmemRelease *release;   /* may be NULL */
+    void *opaque;
+} VirtIOGPUHostmemBacking;
+
+typedef struct VirtIOGPUHostmemMapping VirtIOGPUHostmemMapping;
+
+typedef struct VirtIOGPUHostmem {
+    MemoryRegion bar;           /* the whole BAR, a power of two */
+    MemoryRegion unmapped;      /* under the mappings: reads 0, drops writes */
+    uint64_t size;              /* what the guest may use: hostmem= */
+    GHashTable *by_resource;    /* resource id -> mapping */
+    GTree *by_offset;           /* offset -> mapping; never overlapping */
+    uint64_t mapped_bytes;
+    /* mappings whose memory the guest no longer reaches */
+    QemuMutex released_lock;
+    QSIMPLEQ_HEAD(, VirtIOGPUHostmemMapping) released;
+    QEMUBH *release_bh;
+    unsigned pending_releases;
+} VirtIOGPUHostmem;
+
+/*
+ * Check @size for use as hostmem= and set up the region.  The BAR is
+ * @size rounded up to a power of two; the guest may use @size of it.
+ */
+bool virtio_gpu_hostmem_init(VirtIOGPUHostmem *hm, Object *owner,
+                             uint64_t size, Error **errp);
+void virtio_gpu_hostmem_fini(VirtIOGPUHostmem *hm);
+
+static inline bool virtio_gpu_hostmem_enabled(VirtIOGPUHostmem *hm)
+{
+    return hm->size != 0;
+}
+
+/*
+ * Show @backing at [@offset, @offset + @size) of the region.  Refused,
+ * with the reason in @errp, unless both are host-page aligned, the range
+ * lies inside the region and overlaps no live mapping, and
+ * @resource_id is not mapped yet.
+ */
+bool virtio_gpu_hostmem_map(VirtIOGPUHostmem *hm, uint32_t resource_id,
+                            uint64_t offset, uint64_t size,
+                            const VirtIOGPUHostmemBacking *backing,
+                            Error **errp);
+/*
+ * Take @resource_id's mapping out of the region.  It is unreachable for
+ * new accesses at once and the range may be mapped again at once; the
+ * backing's release callback runs once no access can still be under way.
+ * Returns false if @resource_id was not mapped.
+ */
+bool virtio_gpu_hostmem_unmap(VirtIOGPUHostmem *hm, uint32_t resource_id);
+bool virtio_gpu_hostmem_is_mapped(VirtIOGPUHostmem *hm, uint32_t resource_id);
+/* Unmap everything: device reset. */
+void virtio_gpu_hostmem_unmap_all(VirtIOGPUHostmem *hm);
+
+/*
+ * Read-only statistics as QOM properties on @obj (x-hostmem-mappings,
+ * x-hostmem-mapped-bytes, x-hostmem-pending-releases); under qtest also
+ * x-test-hostmem-map and x-test-hostmem-unmap, to map file descriptors.
+ */
+void virtio_gpu_hostmem_add_properties(VirtIOGPUHostmem *hm, Object *obj);
+
+static inline unsigned virtio_gpu_hostmem_nr_mappings(VirtIOGPUHostmem *hm)
+{
+    return hm->by_resource ? g_hash_table_size(hm->by_resource) : 0;
+}
+
+#endif

@@ -1,0 +1,477 @@
+/*
+ * qtests for virtio-gpu's host-visible memory region: the shared memory
+ * capability, the BAR, the hostmem= property, and the mapping module
+ * (through its qtest-only properties, with a memfd as backing).
+ *
+ * This work is licensed under the terms of the GNU GPL, version 2 or later.
+ * See the COPYING file in the top-level directory.
+ */
+
+#include "qemu/osdep.h"
+#include <sys/mman.h>
+#include "libqtest.h"
+#include "qapi/qmp/qdict.h"
+#include "qemu/host-utils.h"
+#include "qemu/units.h"
+#include "libqos/pci-pc.h"
+#include "hw/pci/pci_regs.h"
+#include "standard-headers/linux/virtio_pci.h"
+#include "standard-headers/linux/virtio_gpu.h"
+
+#define GPU_PATH "/machine/peripheral/gpu/virtio-backend"
+
+typedef struct ShmCap {
+    int count;
+    uint8_t cap_len, bar, id;
+    uint64_t offset, length;
+} ShmCap;
+
+typedef struct Dev {
+    QTestState *qts;
+    QPCIBus *bus;
+    QPCIDevice *pdev;
+} Dev;
+
+static Dev *dev_start(const char *device, const char *opts)
+{
+    Dev *d = g_new0(Dev, 1);
+
+    d->qts = qtest_initf("-M pc -vga none -device %s,id=gpu,addr=04.0%s",
+                         device, opts);
+    d->bus = qpci_new_pc(d->qts, NULL);
+    d->pdev = qpci_device_find(d->bus, QPCI_DEVFN(4, 0));
+    g_assert_nonnull(d->pdev);
+    return d;
+}
+
+static void dev_stop(Dev *d)
+{
+    g_free(d->pdev);
+    qpci_free_pc(d->bus);
+    qtest_quit(d->qts);
+    g_free(d);
+}
+
+/* Walk the vendor capabilities for shared memory ones. */
+static ShmCap find_shm_caps(QPCIDevice *pdev)
+{
+    ShmCap c = { 0 };
+    uint8_t pos;
+
+    g_assert(qpci_config_readw(pdev, PCI_STATUS) & PCI_STATUS_CAP_LIST);
+    for (pos = qpci_config_readb(pdev, PCI_CAPABILITY_LIST) & ~3; pos;
+         pos = qpci_config_readb(pdev, pos + 1) & ~3) {
+        if (qpci_config_readb(pdev, pos) != PCI_CAP_ID_VNDR ||
+            qpci_config_readb(pdev, pos + 3) !=
+            VIRTIO_PCI_CAP_SHARED_MEMORY_CFG) {
+            continue;
+        }
+        c.count++;
+        c.cap_len = qpci_config_readb(pdev, pos + 2);
+        c.bar = qpci_config_readb(pdev, pos + 4);
+        c.id = qpci_config_readb(pdev, pos + 5);
+        c.offset = qpci_config_readl(pdev, pos + 8) |
+                   (uint64_t)qpci_config_readl(pdev, pos + 16) << 32;
+        c.length = qpci_config_readl(pdev, pos + 12) |
+                   (uint64_t)qpci_config_readl(pdev, pos + 20) << 32;
+    }
+    return c;
+}
+
+/* Whether BAR @bar exists: sizing it reads back something. */
+static bool bar_implemented(QPCIDevice *pdev, int bar)
+{
+    uint8_t reg = PCI_BASE_ADDRESS_0 + bar * 4;
+    uint32_t old = qpci_config_readl(pdev, reg), mask;
+
+    qpci_config_writel(pdev, reg, 0xffffffff);
+    mask = qpci_config_readl(pdev, reg);
+    qpci_config_writel(pdev, reg, old);
+    return mask != 0;
+}
+
+/* Size a 64-bit memory BAR the way firmware does; check its type. */
+static uint64_t bar64_size(QPCIDevice *pdev, int bar)
+{
+    uint8_t reg = PCI_BASE_ADDRESS_0 + bar * 4;
+    uint32_t lo = qpci_config_readl(pdev, reg);
+    uint32_t hi = qpci_config_readl(pdev, reg + 4);
+    uint64_t mask;
+
+    g_assert_cmphex(lo & PCI_BASE_ADDRESS_SPACE, ==,
+                    PCI_BASE_ADDRESS_SPACE_MEMORY);
+    g_assert_cmphex(lo & PCI_BASE_ADDRESS_MEM_TYPE_MASK, ==,
+                    PCI_BASE_ADDRESS_MEM_TYPE_64);
+    g_assert_cmphex(lo & PCI_BASE_ADDRESS_MEM_PREFETCH, ==,
+                    PCI_BASE_ADDRESS_MEM_PREFETCH);
+
+    qpci_config_writel(pdev, reg, 0xffffffff);
+    qpci_config_writel(pdev, reg + 4, 0xffffffff);
+    mask = (qpci_config_readl(pdev, reg) & PCI_BASE_ADDRESS_MEM_MASK) |
+           (uint64_t)qpci_config_readl(pdev, reg + 4) << 32;
+    qpci_config_writel(pdev, reg, lo);
+    qpci_config_writel(pdev, reg + 4, hi);
+    return ~mask + 1;
+}
+
+static void check_region(const char *device, const char *hostmem,
+                         uint64_t size, int bar)
+{
+    g_autofree char *opts = g_strdup_printf(",hostmem=%s", hostmem);
+    Dev *d = dev_start(device, opts);
+    ShmCap c = find_shm_caps(d->pdev);
+
+    g_assert_cmpint(c.count, ==, 1);
+    g_assert_cmpuint(c.cap_len, ==, sizeof(struct virtio_pci_cap64));
+    g_assert_cmpuint(c.id, ==, VIRTIO_GPU_SHM_ID_HOST_VISIBLE);
+    g_assert_cmpuint(c.bar, ==, bar);
+    g_assert_cmphex(c.offset, ==, 0);
+    g_assert_cmphex(c.length, ==, size);
+    g_assert_cmphex(bar64_size(d->pdev, bar), ==, pow2ceil(size));
+    dev_stop(d);
+}
+
+static void test_region_gpu_pci(void)
+{
+    check_region("virtio-gpu-pci", "256M", 256 * MiB, 2);
+    /* Not a power of two: the BAR is rounded up, the region is not. */
+    check_region("virtio-gpu-pci", "3M", 3 * MiB, 2);
+    check_region("virtio-gpu-pci", "64G", 64 * GiB, 2);
+}
+
+static void test_region_vga(void)
+{
+    Dev *d;
+
+    check_region("virtio-vga", "256M", 256 * MiB, 4);
+    /* msix moves from BAR 4 to BAR 1 to make room. */
+    d = dev_start("virtio-vga", ",hostmem=16M");
+    g_assert_true(bar_implemented(d->pdev, 1));
+    dev_stop(d);
+    d = dev_start("virtio-vga", "");
+    g_assert_false(bar_implemented(d->pdev, 1));
+    g_assert_true(bar_implemented(d->pdev, 4));
+    dev_stop(d);
+}
+
+/* Config space with hostmem=0 is exactly that of the stock device. */
+static void check_no_region(const char *device, int hostmem_bar)
+{
+    Dev *stock = dev_start(device, "");
+    Dev *zero = dev_start(device, ",hostmem=0");
+    int i;
+
+    g_assert_cmpint(find_shm_caps(zero->pdev).count, ==, 0);
+    /* The BAR the region would take is not implemented. */
+    g_assert_false(bar_implemented(zero->pdev, hostmem_bar));
+    for (i = 0; i < 256; i += 4) {
+        g_assert_cmphex(qpci_config_readl(zero->pdev, i), ==,
+                        qpci_config_readl(stock->pdev, i));
+    }
+    dev_stop(stock);
+    dev_stop(zero);
+}
+
+static void test_no_region(void)
+{
+    check_no_region("virtio-gpu-pci", 2);
+    check_no_region("virtio-vga", 1);
+}
+
+/* Run QEMU with a bad property; check it fails with @msg. */
+static void check_refused(const char *device_opts, const char *msg)
+{
+    const char *qemu = g_getenv("QTEST_QEMU_BINARY");
+    g_autofree char *err = NULL;
+    g_autofree char *dev = g_strdup_printf("%s", device_opts);
+    const char *argv[] = {
+        qemu, "-M", "pc", "-accel", "qtest", "-display", "none",
+        "-vga", "none", "-S", "-device", dev, NULL
+    };
+    gint status;
+
+    g_assert_nonnull(qemu);
+    g_assert_true(g_spawn_sync(NULL, (char **)argv, NULL,
+                               G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL,
+                               NULL, &err, &status, NULL));
+    g_assert_false(g_spawn_check_exit_status(status, NULL));
+    if (!strstr(err, msg)) {
+        g_error("expected \"%s\" in: %s", msg, err);
+    }
+    /* Refused cleanly: no assertion, no signal. */
+    g_assert_true(WIFEXITED(status));
+    g_assert_cmpint(WEXITSTATUS(status), ==, 1);
+}
+
+static void test_bad_sizes(void)
+{
+    check_refused("virtio-gpu-pci,hostmem=3000",
+                  "hostmem=3000 is not a multiple of the host page size");
+    check_refused("virtio-gpu-pci,hostmem=2T",
+                  "is larger than the maximum of 1024 GiB");
+    check_refused("virtio-gpu-pci,hostmem=16M,modern-pio-notify=on",
+                  "hostmem needs BAR 2, which modern-pio-notify takes");
+    check_refused("virtio-vga,hostmem=16M,modern-pio-notify=on",
+                  "hostmem needs BARs 4 and 5, which modern-pio-notify");
+    check_refused("virtio-gpu-pci,hostmem=-1", "hostmem");
+}
+
+/* ---- mappings, with a memfd as backing ---- */
+
+typedef struct Map {
+    Dev *d;
+    QPCIBar bar;
+    int memfd;
+    uint8_t *mem;               /* the memfd, mapped here */
+    size_t memsize;
+} Map;
+
+static Map *map_start(uint64_t hostmem)
+{
+    g_autofree char *opts = g_strdup_printf(",hostmem=%" PRIu64, hostmem);
+    Map *m = g_new0(Map, 1);
+    uint64_t size;
+
+    m->d = dev_start("virtio-gpu-pci", opts);
+    qpci_device_enable(m->d->pdev);
+    m->bar = qpci_iomap(m->d->pdev, 2, &size);
+    g_assert_cmphex(size, ==, pow2ceil(hostmem));
+
+    m->memsize = 1 * MiB;
+    m->memfd = memfd_create("hostmem-test", MFD_CLOEXEC);
+    g_assert_cmpint(m->memfd, >=, 0);
+    g_assert_cmpint(ftruncate(m->memfd, m->memsize), ==, 0);
+    m->mem = mmap(NULL, m->memsize, PROT_READ | PROT_WRITE, MAP_SHARED,
+                  m->memfd, 0);
+    g_assert(m->mem != MAP_FAILED);
+    return m;
+}
+
+static void map_stop(Map *m)
+{
+    munmap(m->mem, m->memsize);
+    close(m->memfd);
+    dev_stop(m->d);
+    g_free(m);
+}
+
+/* Map the memfd for @resource at @offset; NULL, or the error's text. */
+static char *map_fd_at(Map *m, uint32_t resource, uint64_t offset,
+                       uint64_t size)
+{
+    int fd = dup(m->memfd);
+    g_autofree char *arg = NULL;
+    char *err = NULL;
+    QDict *rsp;
+
+    g_assert_cmpint(fd, >=, 0);
+    g_assert_cmpint(lseek(fd, 0, SEEK_SET), ==, 0);
+    rsp = qtest_qmp_fds(m->d->qts, &fd, 1, "{'execute': 'getfd',"
+                        " 'arguments': {'fdname': 'hm'}}");
+    g_assert_true(qdict_haskey(rsp, "return"));
+    qobject_unref(rsp);
+    close(fd);
+
+    arg = g_strdup_printf("%u:0x%" PRIx64 ":0x%" PRIx64 ":hm",
+                          resource, offset, size);
+    rsp = qtest_qmp(m->d->qts, "{'execute': 'qom-set', 'arguments':"
+                    " {'path': %s, 'property': 'x-test-hostmem-map',"
+                    " 'value': %s}}", GPU_PATH, arg);
+    if (qdict_haskey(rsp, "error")) {
+        err = g_strdup(qdict_get_str(qdict_get_qdict(rsp, "error"), "desc"));
+        /* a refused fd stays with the monitor: drop it */
+        qobject_unref(qtest_qmp(m->d->qts, "{'execute': 'closefd',"
+                                " 'arguments': {'fdname': 'hm'}}"));
+    }
+    qobject_unref(rsp);
+    return err;
+}
+
+static void map_ok(Map *m, uint32_t resource, uint64_t offset, uint64_t size)
+{
+    g_autofree char *err = map_fd_at(m, resource, offset, size);
+
+    if (err) {
+        g_error("map of resource %u at 0x%" PRIx64 " failed: %s",
+                resource, offset, err);
+    }
+}
+
+static void map_refused(Map *m, uint32_t resource, uint64_t offset,
+                        uint64_t size, const char *why)
+{
+    g_autofree char *err = map_fd_at(m, resource, offset, size);
+
+    g_assert_nonnull(err);
+    if (!strstr(err, why)) {
+        g_error("expected \"%s\" in: %s", why, err);
+    }
+}
+
+static char *unmap(Map *m, uint32_t resource)
+{
+    QDict *rsp;
+    char *err = NULL;
+
+    rsp = qtest_qmp(m->d->qts, "{'execute': 'qom-set', 'arguments':"
+                    " {'path': %s, 'property': 'x-test-hostmem-unmap',"
+                    " 'value': %u}}", GPU_PATH, resource);
+    if (qdict_haskey(rsp, "error")) {
+        err = g_strdup(qdict_get_str(qdict_get_qdict(rsp, "error"), "desc"));
+    }
+    qobject_unref(rsp);
+    return err;
+}
+
+static uint64_t hm_stat(Map *m, const char *name)
+{
+    QDict *rsp = qtest_qmp(m->d->qts, "{'execute': 'qom-get', 'arguments':"
+                           " {'path': %s, 'property': %s}}", GPU_PATH, name);
+    uint64_t v = qdict_get_int(rsp, "return");
+
+    qobject_unref(rsp);
+    return v;
+}
+
+/* Releases come after an RCU grace period: wait for them. */
+static void wait_released(Map *m)
+{
+    gint64 end = g_get_monotonic_time() + 10 * G_USEC_PER_SEC;
+
+    while (hm_stat(m, "x-hostmem-pending-releases")) {
+        g_assert_cmpint(g_get_monotonic_time(), <, end);
+        g_usleep(1000);
+    }
+}
+
+static void assert_bar_bytes(Map *m, uint64_t off, const void *want,
+                             size_t len)
+{
+    g_autofree uint8_t *got = g_malloc(len);
+
+    qpci_memread(m->d->pdev, m->bar, off, got, len);
+    g_assert_cmpmem(got, len, want, len);
+}
+
+static void assert_bar_zero(Map *m, uint64_t off, size_t len)
+{
+    g_autofree uint8_t *zero = g_malloc0(len);
+
+    assert_bar_bytes(m, off, zero, len);
+}
+
+static void test_map_memfd(void)
+{
+    Map *m = map_start(1 * MiB);
+    const uint64_t off = 64 * KiB, size = 64 * KiB;
+    g_autofree char *err = NULL;
+    size_t i;
+
+    for (i = 0; i < size; i++) {
+        m->mem[i] = i * 7 + 3;
+    }
+    map_ok(m, 1, off, size);
+    g_assert_cmpuint(hm_stat(m, "x-hostmem-mappings"), ==, 1);
+    g_assert_cmpuint(hm_stat(m, "x-hostmem-mapped-bytes"), ==, size);
+
+    /* The memfd's bytes through the BAR, and guest writes into it. */
+    assert_bar_bytes(m, off, m->mem, size);
+    qpci_memwrite(m->d->pdev, m->bar, off + 100, "guest wrote", 11);
+    g_assert_cmpmem(m->mem + 100, 11, "guest wrote", 11);
+    m->mem[size - 1] = 0x5a;
+    assert_bar_bytes(m, off + size - 1, "\x5a", 1);
+
+    /* Around it, nothing: reads are zero, writes are dropped. */
+    assert_bar_zero(m, 0, off);
+    qpci_memwrite(m->d->pdev, m->bar, 0x10, "dropped", 7);
+    assert_bar_zero(m, 0, 64);
+    assert_bar_zero(m, off + size, 4 * KiB);
+
+    /* Unmapped: the bytes are gone at once, and stay in the memfd. */
+    g_assert_null(unmap(m, 1));
+    assert_bar_zero(m, off, size);
+    g_assert_cmpmem(m->mem + 100, 11, "guest wrote", 11);
+    g_assert_cmpuint(hm_stat(m, "x-hostmem-mappings"), ==, 0);
+    g_assert_cmpuint(hm_stat(m, "x-hostmem-mapped-bytes"), ==, 0);
+    err = unmap(m, 1);
+    g_assert_nonnull(err);
+
+    /* The same range again, at once, for another resource. */
+    map_ok(m, 2, off, size);
+    assert_bar_bytes(m, off, m->mem, size);
+    g_assert_null(unmap(m, 2));
+    wait_released(m);
+    map_stop(m);
+}
+
+static void test_map_refused(void)
+{
+    Map *m = map_start(1 * MiB);
+
+    map_ok(m, 1, 64 * KiB, 64 * KiB);
+    map_refused(m, 2, 64 * KiB + 512, 4 * KiB, "multiple of the page size");
+    map_refused(m, 2, 0, 0, "multiple of the page size");
+    map_refused(m, 2, 0, 4 * KiB + 1, "multiple of the page size");
+    map_refused(m, 2, 1 * MiB - 4 * KiB, 8 * KiB, "outside the region");
+    map_refused(m, 2, 1 * MiB, 4 * KiB, "outside the region");
+    map_refused(m, 2, 0xfffffffffffff000ull, 0x2000, "outside the region");
+    map_refused(m, 2, 4 * KiB, UINT64_MAX & ~0xfffull, "outside the region");
+    map_refused(m, 2, 32 * KiB, 64 * KiB, "overlaps resource 1");
+    map_refused(m, 2, 96 * KiB, 4 * KiB, "overlaps resource 1");
+    map_refused(m, 2, 124 * KiB, 8 * KiB, "overlaps resource 1");
+    map_refused(m, 1, 512 * KiB, 4 * KiB, "resource 1 is mapped already");
+    /* Nothing of that stuck. */
+    g_assert_cmpuint(hm_stat(m, "x-hostmem-mappings"), ==, 1);
+    g_assert_cmpuint(hm_stat(m, "x-hostmem-mapped-bytes"), ==, 64 * KiB);
+
+    /* Right next to it on both sides is fine. */
+    map_ok(m, 2, 60 * KiB, 4 * KiB);
+    map_ok(m, 3, 128 * KiB, 4 * KiB);
+    g_assert_cmpuint(hm_stat(m, "x-hostmem-mappings"), ==, 3);
+    map_stop(m);
+}
+
+static void test_map_reset(void)
+{
+    Map *m = map_start(4 * MiB);
+    QDict *rsp;
+    uint32_t i;
+
+    memset(m->mem, 0xab, 4 * KiB);
+    for (i = 0; i < 256; i++) {
+        map_ok(m, i + 1, i * 8 * KiB, 4 * KiB);
+    }
+    g_assert_cmpuint(hm_stat(m, "x-hostmem-mappings"), ==, 256);
+    assert_bar_bytes(m, 255 * 8 * KiB, m->mem, 4 * KiB);
+
+    rsp = qtest_qmp(m->d->qts, "{'execute': 'system_reset'}");
+    qobject_unref(rsp);
+    qtest_qmp_eventwait(m->d->qts, "RESET");
+
+    g_assert_cmpuint(hm_stat(m, "x-hostmem-mappings"), ==, 0);
+    g_assert_cmpuint(hm_stat(m, "x-hostmem-mapped-bytes"), ==, 0);
+    wait_released(m);
+    /* Reset cleared the BAR address too: map it again, find nothing. */
+    qpci_device_enable(m->d->pdev);
+    m->bar = qpci_iomap(m->d->pdev, 2, NULL);
+    assert_bar_zero(m, 255 * 8 * KiB, 4 * KiB);
+    /* And the region works as before. */
+    map_ok(m, 1, 0, 4 * KiB);
+    assert_bar_bytes(m, 0, m->mem, 4 * KiB);
+    map_stop(m);
+}
+
+int main(int argc, char **argv)
+{
+    g_test_init(&argc, &argv, NULL);
+
+    qtest_add_func("/virtio-gpu/hostmem/region/virtio-gpu-pci",
+                   test_region_gpu_pci);
+    qtest_add_func("/virtio-gpu/hostmem/region/virtio-vga", test_region_vga);
+    qtest_add_func("/virtio-gpu/hostmem/region/absent", test_no_region);
+    qtest_add_func("/virtio-gpu/hostmem/region/bad-sizes", test_bad_sizes);
+    qtest_add_func("/virtio-gpu/hostmem/map/memfd", test_map_memfd);
+    qtest_add_func("/virtio-gpu/hostmem/map/refused", test_map_refused);
+    qtest_add_func("/virtio-gpu/hostmem/map/reset", test_map_reset);
+    return g_test_run();
+}
