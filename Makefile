@@ -2,6 +2,7 @@
 #
 #   make          fetch the Debian base, apply the series, build QEMU + qtests
 #   make check    build, then run the test suites; ends "N passed, N failed"
+#   make bench    run the benchmarks, printing figures
 #   make series   export the series as git format-patch files, and check that
 #                 they apply to a fresh unpack with git am and with quilt
 #   make clean    remove everything derived, keeping the download cache
@@ -18,7 +19,7 @@ JOBS     ?= $(shell nproc)
 
 SERIES_INPUTS := $(shell find patches hw-display include-hw tests-qtest -type f 2>/dev/null)
 
-.PHONY: all build check series check-series clean distclean deps FORCE
+.PHONY: all build check bench series check-series clean distclean deps FORCE
 all: build
 
 deps:
@@ -43,6 +44,11 @@ build: $(B)/tree.stamp $(OBJ)/build.ninja
 
 check: build check-series
 	@scripts/run-tests.sh $(OBJ)
+
+# Benchmarks print figures; they are not part of make check.
+bench: build
+	@VIRTIO_GPU_HOSTMEM_BENCH=1 QTEST_QEMU_BINARY=./qemu-system-x86_64 \
+	    sh -c 'cd $(OBJ) && ./tests/qtest/virtio-gpu-hostmem-test' | grep -v '^# starting'
 
 series: $(B)/tree.stamp
 	@scripts/export-series.sh $(TREE) $(B)/series

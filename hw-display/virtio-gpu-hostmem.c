@@ -271,7 +271,6 @@ bool virtio_gpu_hostmem_map(VirtIOGPUHostmem *hm, uint32_t resource_id,
     g_hash_table_insert(hm->by_resource, GUINT_TO_POINTER(resource_id), m);
     g_tree_insert(hm->by_offset, &m->offset, m);
     hm->mapped_bytes += size;
-    hm->pending_releases++;
     trace_virtio_gpu_hostmem_map(resource_id, offset, size, !fd_map);
     return true;
 }
@@ -282,6 +281,7 @@ static void hostmem_unmap(VirtIOGPUHostmem *hm, VirtIOGPUHostmemMapping *m)
     g_hash_table_remove(hm->by_resource, GUINT_TO_POINTER(m->resource_id));
     g_tree_remove(hm->by_offset, &m->offset);
     hm->mapped_bytes -= m->size;
+    hm->pending_releases++;
 
     /*
      * Out of the flat view now: new accesses miss it.  Accesses already

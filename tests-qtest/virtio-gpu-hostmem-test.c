@@ -461,9 +461,78 @@ static void test_map_reset(void)
     map_stop(m);
 }
 
+/*
+ * Benchmark (VIRTIO_GPU_HOSTMEM_BENCH=1): one map+unmap cycle through the
+ * qtest properties, with 1, 100 and 1000 other mappings live.  Each
+ * cycle is three QMP round trips (getfd, map, unmap); the same three
+ * round trips without a mapping (getfd, closefd, a property read) are
+ * measured too and subtracted, leaving the cost of the region itself.
+ */
+static double bench_cycles(Map *m, uint64_t off, int n)
+{
+    gint64 t0 = g_get_monotonic_time();
+    int i;
+
+    for (i = 0; i < n; i++) {
+        map_ok(m, 100000, off, 64 * KiB);
+        g_assert_null(unmap(m, 100000));
+    }
+    return (double)(g_get_monotonic_time() - t0) / n;
+}
+
+static double bench_baseline(Map *m, int n)
+{
+    gint64 t0 = g_get_monotonic_time();
+    int i, fd;
+
+    for (i = 0; i < n; i++) {
+        fd = dup(m->memfd);
+        qobject_unref(qtest_qmp_fds(m->d->qts, &fd, 1, "{'execute': 'getfd',"
+                                    " 'arguments': {'fdname': 'hm'}}"));
+        close(fd);
+        qobject_unref(qtest_qmp(m->d->qts, "{'execute': 'closefd',"
+                                " 'arguments': {'fdname': 'hm'}}"));
+        hm_stat(m, "x-hostmem-mappings");
+    }
+    return (double)(g_get_monotonic_time() - t0) / n;
+}
+
+static void test_bench(void)
+{
+    static const int live[] = { 1, 100, 1000 };
+    const int n = 300;
+    Map *m = map_start(16 * MiB);
+    double base, cost[ARRAY_SIZE(live)];
+    int i, have = 0;
+
+    base = bench_baseline(m, n);
+    for (i = 0; i < ARRAY_SIZE(live); i++) {
+        for (; have < live[i]; have++) {
+            map_ok(m, have + 1, (uint64_t)have * 4 * KiB, 4 * KiB);
+        }
+        /* the cycle's range lies above all live mappings */
+        cost[i] = bench_cycles(m, 8 * MiB, n) - base;
+    }
+    printf("# hostmem map+unmap cycle, 64 KiB memfd, %d cycles each\n", n);
+    printf("# QMP round trips alone: %.1f us per cycle\n", base);
+    for (i = 0; i < ARRAY_SIZE(live); i++) {
+        printf("# %4d live mappings: %7.1f us per cycle (%.2fx the 1-live "
+               "cost)\n", live[i], cost[i], cost[i] / cost[0]);
+    }
+    printf("# growth from 100 to 1000 live: %.3f us per extra mapping\n",
+           (cost[2] - cost[1]) / (live[2] - live[1]));
+    wait_released(m);
+    map_stop(m);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
+
+    if (g_getenv("VIRTIO_GPU_HOSTMEM_BENCH")) {
+        qtest_add_func("/virtio-gpu/hostmem/bench", test_bench);
+        return g_test_run();
+    }
 
     qtest_add_func("/virtio-gpu/hostmem/region/virtio-gpu-pci",
                    test_region_gpu_pci);

@@ -43,7 +43,7 @@ typedef struct VirtIOGPUHostmem {
     QemuMutex released_lock;
     QSIMPLEQ_HEAD(, VirtIOGPUHostmemMapping) released;
     QEMUBH *release_bh;
-    unsigned pending_releases;
+    unsigned pending_releases;  /* unmapped, not released yet */
 } VirtIOGPUHostmem;
 
 /*
