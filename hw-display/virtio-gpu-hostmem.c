@@ -20,25 +20,31 @@
 #include "monitor/monitor.h"
 #include "sysemu/qtest.h"
 #include "qom/object.h"
+#include "hw/core/cpu.h"
 #include "hw/virtio/virtio-gpu-hostmem.h"
 #include "trace.h"
 
 struct VirtIOGPUHostmemMapping {
     /*
-     * The region is its own QOM owner, so the flat views that can route
-     * an access to it hold references on it; it is finalized, and the
-     * mapping released, only when the last of them is gone.
+     * The region is its own QOM owner, so the flat views that still
+     * route to it keep it alive; the last one to go frees the mapping.
      */
     MemoryRegion mr;
-    VirtIOGPUHostmem *hm;
     uint32_t resource_id;
     uint64_t offset;
     uint64_t size;
     void *fd_map;               /* our own mmap of an fd backing */
     VirtIOGPUHostmemRelease *release;
     void *opaque;
-    QSIMPLEQ_ENTRY(VirtIOGPUHostmemMapping) next;
 };
+
+/* A backing to give back once no access to it can be under way. */
+typedef struct HostmemRelease {
+    uint32_t resource_id;
+    VirtIOGPUHostmemRelease *release;
+    void *opaque;
+    QSIMPLEQ_ENTRY(HostmemRelease) next;
+} HostmemRelease;
 
 static uint64_t hostmem_unmapped_read(void *opaque, hwaddr addr,
                                       unsigned size)
@@ -90,44 +96,76 @@ static gint hostmem_overlap_search(gconstpointer key, gconstpointer data)
     return 0;
 }
 
+/* On the main loop: run the release callbacks whose grace period ended. */
 static void hostmem_release_bh(void *opaque)
 {
     VirtIOGPUHostmem *hm = opaque;
-    VirtIOGPUHostmemMapping *m;
+    HostmemRelease *r;
 
     for (;;) {
-        WITH_QEMU_LOCK_GUARD(&hm->released_lock) {
-            m = QSIMPLEQ_FIRST(&hm->released);
-            if (m) {
+        WITH_QEMU_LOCK_GUARD(&hm->lock) {
+            r = QSIMPLEQ_FIRST(&hm->released);
+            if (r) {
                 QSIMPLEQ_REMOVE_HEAD(&hm->released, next);
             }
         }
-        if (!m) {
+        if (!r) {
             return;
         }
-        trace_virtio_gpu_hostmem_release(m->resource_id, m->offset, m->size);
-        if (m->fd_map) {
-            munmap(m->fd_map, m->size);
-        }
-        if (m->release) {
-            m->release(m->opaque);
+        trace_virtio_gpu_hostmem_release(r->resource_id);
+        if (r->release) {
+            r->release(r->opaque);
         }
         hm->pending_releases--;
-        g_free(m);
+        g_free(r);
     }
 }
 
-/* The region's last reference is gone: may run on the RCU thread. */
+/*
+ * Waits out an RCU grace period for each batch of unmapped backings:
+ * after it, no access that could have seen them is still under way.
+ * The vCPUs were kicked at unmap time, so this is quick.
+ */
+static void *hostmem_grace_thread(void *opaque)
+{
+    VirtIOGPUHostmem *hm = opaque;
+    QSIMPLEQ_HEAD(, HostmemRelease) batch;
+
+    qemu_mutex_lock(&hm->lock);
+    for (;;) {
+        while (QSIMPLEQ_EMPTY(&hm->waiting) && !hm->stopping) {
+            qemu_cond_wait(&hm->cond, &hm->lock);
+        }
+        if (QSIMPLEQ_EMPTY(&hm->waiting)) {
+            break;
+        }
+        QSIMPLEQ_INIT(&batch);
+        QSIMPLEQ_CONCAT(&batch, &hm->waiting);
+        qemu_mutex_unlock(&hm->lock);
+
+        synchronize_rcu();
+
+        qemu_mutex_lock(&hm->lock);
+        QSIMPLEQ_CONCAT(&hm->released, &batch);
+        qemu_bh_schedule(hm->release_bh);
+    }
+    qemu_mutex_unlock(&hm->lock);
+    return NULL;
+}
+
+/*
+ * The region's last reference is gone, possibly on the RCU thread: its
+ * backing was released already; drop our own mmap of an fd, if any.
+ */
 static void hostmem_mapping_free(void *obj)
 {
     VirtIOGPUHostmemMapping *m = container_of(obj, VirtIOGPUHostmemMapping,
                                               mr);
-    VirtIOGPUHostmem *hm = m->hm;
 
-    WITH_QEMU_LOCK_GUARD(&hm->released_lock) {
-        QSIMPLEQ_INSERT_TAIL(&hm->released, m, next);
+    if (m->fd_map) {
+        munmap(m->fd_map, m->size);
     }
-    qemu_bh_schedule(hm->release_bh);
+    g_free(m);
 }
 
 bool virtio_gpu_hostmem_init(VirtIOGPUHostmem *hm, Object *owner,
@@ -161,9 +199,13 @@ bool virtio_gpu_hostmem_init(VirtIOGPUHostmem *hm, Object *owner,
 
     hm->by_resource = g_hash_table_new(NULL, NULL);
     hm->by_offset = g_tree_new_full(hostmem_offset_cmp, NULL, NULL, NULL);
-    qemu_mutex_init(&hm->released_lock);
+    qemu_mutex_init(&hm->lock);
+    qemu_cond_init(&hm->cond);
+    QSIMPLEQ_INIT(&hm->waiting);
     QSIMPLEQ_INIT(&hm->released);
     hm->release_bh = qemu_bh_new(hostmem_release_bh, hm);
+    qemu_thread_create(&hm->grace_thread, "virtio-gpu-hostmem",
+                       hostmem_grace_thread, hm, QEMU_THREAD_JOINABLE);
     trace_virtio_gpu_hostmem_init(size, bar_size);
     return true;
 }
@@ -174,13 +216,18 @@ void virtio_gpu_hostmem_fini(VirtIOGPUHostmem *hm)
         return;
     }
     virtio_gpu_hostmem_unmap_all(hm);
-    /* Let the old flat views go, then release what they held. */
-    drain_call_rcu();
+    /* The thread finishes the grace periods under way, then exits. */
+    WITH_QEMU_LOCK_GUARD(&hm->lock) {
+        hm->stopping = true;
+        qemu_cond_signal(&hm->cond);
+    }
+    qemu_thread_join(&hm->grace_thread);
     hostmem_release_bh(hm);
     assert(hm->pending_releases == 0);
 
     qemu_bh_delete(hm->release_bh);
-    qemu_mutex_destroy(&hm->released_lock);
+    qemu_cond_destroy(&hm->cond);
+    qemu_mutex_destroy(&hm->lock);
     g_tree_destroy(hm->by_offset);
     g_hash_table_destroy(hm->by_resource);
     memory_region_del_subregion(&hm->bar, &hm->unmapped);
@@ -255,7 +302,6 @@ bool virtio_gpu_hostmem_map(VirtIOGPUHostmem *hm, uint32_t resource_id,
     }
 
     m = g_new0(VirtIOGPUHostmemMapping, 1);
-    m->hm = hm;
     m->resource_id = resource_id;
     m->offset = offset;
     m->size = size;
@@ -277,19 +323,34 @@ bool virtio_gpu_hostmem_map(VirtIOGPUHostmem *hm, uint32_t resource_id,
 
 static void hostmem_unmap(VirtIOGPUHostmem *hm, VirtIOGPUHostmemMapping *m)
 {
+    HostmemRelease *r = g_new0(HostmemRelease, 1);
+    CPUState *cpu;
+
     trace_virtio_gpu_hostmem_unmap(m->resource_id, m->offset, m->size);
     g_hash_table_remove(hm->by_resource, GUINT_TO_POINTER(m->resource_id));
     g_tree_remove(hm->by_offset, &m->offset);
     hm->mapped_bytes -= m->size;
-    hm->pending_releases++;
 
-    /*
-     * Out of the flat view now: new accesses miss it.  Accesses already
-     * under way keep the region referenced until an RCU grace period
-     * has passed; hostmem_mapping_free() then queues the release.
-     */
+    /* Out of the flat view now: no new access reaches it. */
     memory_region_del_subregion(&hm->bar, &m->mr);
     object_unparent(OBJECT(&m->mr));
+
+    /*
+     * Accesses already under way may still use the old flat view: give
+     * the backing back after a grace period, which the vCPUs, kicked
+     * out of the code they run, end quickly.
+     */
+    r->resource_id = m->resource_id;
+    r->release = m->release;
+    r->opaque = m->opaque;
+    hm->pending_releases++;
+    WITH_QEMU_LOCK_GUARD(&hm->lock) {
+        QSIMPLEQ_INSERT_TAIL(&hm->waiting, r, next);
+        qemu_cond_signal(&hm->cond);
+    }
+    CPU_FOREACH(cpu) {
+        cpu_exit(cpu);
+    }
 }
 
 bool virtio_gpu_hostmem_unmap(VirtIOGPUHostmem *hm, uint32_t resource_id)

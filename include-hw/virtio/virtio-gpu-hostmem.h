@@ -31,6 +31,7 @@ typedef struct VirtIOGPUHostmemBacking {
 } VirtIOGPUHostmemBacking;
 
 typedef struct VirtIOGPUHostmemMapping VirtIOGPUHostmemMapping;
+typedef struct HostmemRelease HostmemRelease;
 
 typedef struct VirtIOGPUHostmem {
     MemoryRegion bar;           /* the whole BAR, a power of two */
@@ -39,9 +40,14 @@ typedef struct VirtIOGPUHostmem {
     GHashTable *by_resource;    /* resource id -> mapping */
     GTree *by_offset;           /* offset -> mapping; never overlapping */
     uint64_t mapped_bytes;
-    /* mappings whose memory the guest no longer reaches */
-    QemuMutex released_lock;
-    QSIMPLEQ_HEAD(, VirtIOGPUHostmemMapping) released;
+
+    /* Unmapped backings: a thread waits out the RCU grace period. */
+    QemuThread grace_thread;
+    QemuMutex lock;
+    QemuCond cond;
+    QSIMPLEQ_HEAD(, HostmemRelease) waiting;    /* grace period running */
+    QSIMPLEQ_HEAD(, HostmemRelease) released;   /* to release on main loop */
+    bool stopping;
     QEMUBH *release_bh;
     unsigned pending_releases;  /* unmapped, not released yet */
 } VirtIOGPUHostmem;
