@@ -310,7 +310,13 @@ bool virtio_gpu_hostmem_map(VirtIOGPUHostmem *hm, uint32_t resource_id,
     m->opaque = backing->opaque;
 
     name = g_strdup_printf("virtio-gpu-hostmem-res%u", resource_id);
-    memory_region_init_ram_ptr(&m->mr, OBJECT(&m->mr), name, size, ptr);
+    /*
+     * Device memory, not RAM: other devices reach it only through
+     * bounced accesses, never keep a pointer into it, so the backing can
+     * go once a grace period has passed.
+     */
+    memory_region_init_ram_device_ptr(&m->mr, OBJECT(&m->mr), name, size,
+                                      ptr);
     OBJECT(&m->mr)->free = hostmem_mapping_free;
     memory_region_add_subregion_overlap(&hm->bar, offset, &m->mr, 1);
 
