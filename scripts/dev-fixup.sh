@@ -1,7 +1,9 @@
 #!/bin/sh
-# Developer helper: fold the working changes of the dev worktree (after
-# scripts/dev-sync.sh) into the commit whose subject matches PATTERN,
-# then re-export every patch of the series from the dev worktree.
+# Developer helper: fold the working changes of the dev worktree into the
+# series, then re-export every patch.  A change to a file that a patch
+# adds goes into that patch; any other change goes into the patch whose
+# subject matches PATTERN.  New files of this repository are copied into
+# the dev worktree first (scripts/dev-sync.sh).
 #   scripts/dev-fixup.sh PATTERN [DEV_TREE]
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -9,12 +11,22 @@ pattern=$1
 dev=${2:-$top/build/dev}
 "$top/scripts/dev-sync.sh" "$dev"
 cd "$dev"
-target=$(git log --format=%H --grep="$pattern" base..HEAD | head -n 1)
-[ -n "$target" ] || { echo "no commit matches $pattern" >&2; exit 1; }
+git() { command git -c user.name=x -c user.email=x@x "$@"; }
+
 git add -A
-git -c user.name=x -c user.email=x@x commit -q --fixup="$target"
-GIT_SEQUENCE_EDITOR=true git -c user.name=x -c user.email=x@x \
-    rebase -q -i --autosquash base
+for f in $(git diff --cached --name-only); do
+    owner=$(git log --format=%H --diff-filter=A base..HEAD -- "$f" | tail -n 1)
+    if [ -n "$owner" ]; then
+        git commit -q --fixup="$owner" -- "$f"
+    fi
+done
+if ! git diff --cached --quiet; then
+    target=$(git log --format=%H --grep="$pattern" base..HEAD | head -n 1)
+    [ -n "$target" ] || { echo "no commit matches $pattern" >&2; exit 1; }
+    git commit -q --fixup="$target"
+fi
+GIT_SEQUENCE_EDITOR=true git rebase -q -i --autosquash base
+
 # Re-export in series order: the n-th commit after base is the n-th patch.
 i=0
 for c in $(git rev-list --reverse base..HEAD); do
@@ -22,4 +34,4 @@ for c in $(git rev-list --reverse base..HEAD); do
     name=$(sed -n "${i}p" "$top/patches/series")
     "$top/scripts/export-patch.sh" "$dev" "$c" "$name" >/dev/null
 done
-echo "folded into: $(git log -1 --format=%s "$(git log --format=%H --grep="$pattern" base..HEAD | head -n 1)")"
+echo "re-exported $i patches"

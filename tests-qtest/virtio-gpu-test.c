@@ -36,14 +36,6 @@ static QVirtioGpu *start(void *obj, QGuestAllocator *alloc)
     return gpu;
 }
 
-static void hdr_init(struct virtio_gpu_ctrl_hdr *hdr, uint32_t type,
-                     uint32_t ctx_id)
-{
-    memset(hdr, 0, sizeof(*hdr));
-    hdr->type = type;
-    hdr->ctx_id = ctx_id;
-}
-
 static void test_display_info(void *obj, void *data, QGuestAllocator *alloc)
 {
     QVirtioGpu *gpu = start(obj, alloc);
@@ -51,7 +43,7 @@ static void test_display_info(void *obj, void *data, QGuestAllocator *alloc)
     struct virtio_gpu_resp_display_info resp;
     int i;
 
-    hdr_init(&cmd, VIRTIO_GPU_CMD_GET_DISPLAY_INFO, 0);
+    qvirtio_gpu_hdr_init(&cmd, VIRTIO_GPU_CMD_GET_DISPLAY_INFO, 0);
     g_assert_cmphex(qvirtio_gpu_cmd(gpu, &cmd, sizeof(cmd), &resp,
                                     sizeof(resp), false),
                     ==, VIRTIO_GPU_RESP_OK_DISPLAY_INFO);
@@ -63,7 +55,7 @@ static void test_display_info(void *obj, void *data, QGuestAllocator *alloc)
     }
 
     /* A fenced command is answered with the fence echoed. */
-    hdr_init(&cmd, VIRTIO_GPU_CMD_GET_DISPLAY_INFO, 0);
+    qvirtio_gpu_hdr_init(&cmd, VIRTIO_GPU_CMD_GET_DISPLAY_INFO, 0);
     g_assert_cmphex(qvirtio_gpu_cmd(gpu, &cmd, sizeof(cmd), &resp,
                                     sizeof(resp), true),
                     ==, VIRTIO_GPU_RESP_OK_DISPLAY_INFO);
@@ -81,7 +73,7 @@ static void test_edid(void *obj, void *data, QGuestAllocator *alloc)
     uint32_t block, i;
 
     g_assert_true(qvirtio_gpu_has_feature(gpu, VIRTIO_GPU_F_EDID));
-    hdr_init(&cmd.hdr, VIRTIO_GPU_CMD_GET_EDID, 0);
+    qvirtio_gpu_hdr_init(&cmd.hdr, VIRTIO_GPU_CMD_GET_EDID, 0);
     cmd.scanout = 0;
     cmd.padding = 0;
     g_assert_cmphex(qvirtio_gpu_cmd(gpu, &cmd, sizeof(cmd), &resp,
@@ -116,18 +108,8 @@ static uint32_t set_scanout(QVirtioGpu *gpu, uint32_t scanout,
         .resource_id = resource_id,
     };
 
-    hdr_init(&ss.hdr, VIRTIO_GPU_CMD_SET_SCANOUT, 0);
+    qvirtio_gpu_hdr_init(&ss.hdr, VIRTIO_GPU_CMD_SET_SCANOUT, 0);
     return qvirtio_gpu_cmd_nodata(gpu, &ss, sizeof(ss), false);
-}
-
-/* A command whose body is just a resource id (UNREF, DETACH_BACKING). */
-static uint32_t resource_cmd(QVirtioGpu *gpu, uint32_t type,
-                             uint32_t resource_id)
-{
-    struct virtio_gpu_resource_unref c = { .resource_id = resource_id };
-
-    hdr_init(&c.hdr, type, 0);
-    return qvirtio_gpu_cmd_nodata(gpu, &c, sizeof(c), false);
 }
 
 static uint32_t create_2d(QVirtioGpu *gpu, uint32_t resource_id,
@@ -139,7 +121,7 @@ static uint32_t create_2d(QVirtioGpu *gpu, uint32_t resource_id,
         .width = w, .height = h,
     };
 
-    hdr_init(&c2d.hdr, VIRTIO_GPU_CMD_RESOURCE_CREATE_2D, 0);
+    qvirtio_gpu_hdr_init(&c2d.hdr, VIRTIO_GPU_CMD_RESOURCE_CREATE_2D, 0);
     return qvirtio_gpu_cmd_nodata(gpu, &c2d, sizeof(c2d), false);
 }
 
@@ -150,7 +132,7 @@ static uint32_t transfer_2d(QVirtioGpu *gpu, uint32_t resource_id,
         .r = { x, y, w, h }, .offset = 0, .resource_id = resource_id,
     };
 
-    hdr_init(&t2d.hdr, VIRTIO_GPU_CMD_TRANSFER_TO_HOST_2D, 0);
+    qvirtio_gpu_hdr_init(&t2d.hdr, VIRTIO_GPU_CMD_TRANSFER_TO_HOST_2D, 0);
     return qvirtio_gpu_cmd_nodata(gpu, &t2d, sizeof(t2d), true);
 }
 
@@ -161,7 +143,7 @@ static uint32_t flush(QVirtioGpu *gpu, uint32_t resource_id,
         .r = { 0, 0, w, h }, .resource_id = resource_id,
     };
 
-    hdr_init(&rf.hdr, VIRTIO_GPU_CMD_RESOURCE_FLUSH, 0);
+    qvirtio_gpu_hdr_init(&rf.hdr, VIRTIO_GPU_CMD_RESOURCE_FLUSH, 0);
     return qvirtio_gpu_cmd_nodata(gpu, &rf, sizeof(rf), true);
 }
 
@@ -172,7 +154,7 @@ static void test_bad_input(void *obj, void *data, QGuestAllocator *alloc)
     struct virtio_gpu_resp_display_info resp;
 
     /* An unknown command type. */
-    hdr_init(&cmd, 0x0999, 0);
+    qvirtio_gpu_hdr_init(&cmd, 0x0999, 0);
     g_assert_cmphex(qvirtio_gpu_cmd_nodata(gpu, &cmd, sizeof(cmd), false),
                     ==, VIRTIO_GPU_RESP_ERR_UNSPEC);
     /* A scanout beyond the device's. */
@@ -185,10 +167,11 @@ static void test_bad_input(void *obj, void *data, QGuestAllocator *alloc)
                     ==, VIRTIO_GPU_RESP_ERR_INVALID_RESOURCE_ID);
     g_assert_cmphex(qvirtio_gpu_attach_backing(gpu, 4242, 0x100000, 4096, 1),
                     ==, VIRTIO_GPU_RESP_ERR_INVALID_RESOURCE_ID);
-    g_assert_cmphex(resource_cmd(gpu, VIRTIO_GPU_CMD_RESOURCE_DETACH_BACKING,
-                                 4242), ==,
+    g_assert_cmphex(qvirtio_gpu_resource_cmd(gpu,
+                        VIRTIO_GPU_CMD_RESOURCE_DETACH_BACKING, 4242), ==,
                     VIRTIO_GPU_RESP_ERR_INVALID_RESOURCE_ID);
-    g_assert_cmphex(resource_cmd(gpu, VIRTIO_GPU_CMD_RESOURCE_UNREF, 4242), ==,
+    g_assert_cmphex(qvirtio_gpu_resource_cmd(gpu,
+                        VIRTIO_GPU_CMD_RESOURCE_UNREF, 4242), ==,
                     VIRTIO_GPU_RESP_ERR_INVALID_RESOURCE_ID);
     g_assert_cmphex(transfer_2d(gpu, 4242, 0, 0, 16, 16), ==,
                     VIRTIO_GPU_RESP_ERR_INVALID_RESOURCE_ID);
@@ -199,7 +182,7 @@ static void test_bad_input(void *obj, void *data, QGuestAllocator *alloc)
                     VIRTIO_GPU_RESP_ERR_INVALID_RESOURCE_ID);
 
     /* The device keeps working. */
-    hdr_init(&cmd, VIRTIO_GPU_CMD_GET_DISPLAY_INFO, 0);
+    qvirtio_gpu_hdr_init(&cmd, VIRTIO_GPU_CMD_GET_DISPLAY_INFO, 0);
     g_assert_cmphex(qvirtio_gpu_cmd(gpu, &cmd, sizeof(cmd), &resp,
                                     sizeof(resp), false),
                     ==, VIRTIO_GPU_RESP_OK_DISPLAY_INFO);
@@ -295,7 +278,8 @@ static void test_2d_scanout(void *obj, void *data, QGuestAllocator *alloc)
 
     g_assert_cmphex(set_scanout(gpu, 0, 0, 0, 0), ==,
                     VIRTIO_GPU_RESP_OK_NODATA);
-    g_assert_cmphex(resource_cmd(gpu, VIRTIO_GPU_CMD_RESOURCE_UNREF, rid), ==,
+    g_assert_cmphex(qvirtio_gpu_resource_cmd(gpu,
+                        VIRTIO_GPU_CMD_RESOURCE_UNREF, rid), ==,
                     VIRTIO_GPU_RESP_OK_NODATA);
     /* Gone: flushing it now fails. */
     g_assert_cmphex(flush(gpu, rid, w, h), ==,
@@ -311,7 +295,7 @@ static void capset_info(QVirtioGpu *gpu, uint32_t index,
 {
     struct virtio_gpu_get_capset_info cmd = { .capset_index = index };
 
-    hdr_init(&cmd.hdr, VIRTIO_GPU_CMD_GET_CAPSET_INFO, 0);
+    qvirtio_gpu_hdr_init(&cmd.hdr, VIRTIO_GPU_CMD_GET_CAPSET_INFO, 0);
     g_assert_cmphex(qvirtio_gpu_cmd(gpu, &cmd, sizeof(cmd), resp,
                                     sizeof(*resp), false),
                     ==, VIRTIO_GPU_RESP_OK_CAPSET_INFO);
@@ -345,7 +329,7 @@ static void test_virgl_capsets(void *obj, void *data, QGuestAllocator *alloc)
     cmd = (struct virtio_gpu_get_capset) {
         .capset_id = VIRTIO_GPU_CAPSET_VIRGL2, .capset_version = 2,
     };
-    hdr_init(&cmd.hdr, VIRTIO_GPU_CMD_GET_CAPSET, 0);
+    qvirtio_gpu_hdr_init(&cmd.hdr, VIRTIO_GPU_CMD_GET_CAPSET, 0);
     g_assert_cmphex(qvirtio_gpu_cmd(gpu, &cmd, sizeof(cmd), resp, resp_len,
                                     false),
                     ==, VIRTIO_GPU_RESP_OK_CAPSET);
@@ -363,36 +347,6 @@ static void test_virgl_capsets(void *obj, void *data, QGuestAllocator *alloc)
     qvirtio_gpu_stop(gpu);
 }
 
-static uint32_t ctx_create(QVirtioGpu *gpu, uint32_t ctx_id)
-{
-    struct virtio_gpu_ctx_create cc = { .nlen = 4 };
-
-    hdr_init(&cc.hdr, VIRTIO_GPU_CMD_CTX_CREATE, ctx_id);
-    memcpy(cc.debug_name, "test", 4);
-    return qvirtio_gpu_cmd_nodata(gpu, &cc, sizeof(cc), false);
-}
-
-static uint32_t ctx_destroy(QVirtioGpu *gpu, uint32_t ctx_id)
-{
-    struct virtio_gpu_ctx_destroy cd;
-
-    hdr_init(&cd.hdr, VIRTIO_GPU_CMD_CTX_DESTROY, ctx_id);
-    return qvirtio_gpu_cmd_nodata(gpu, &cd, sizeof(cd), false);
-}
-
-static uint32_t submit_3d(QVirtioGpu *gpu, uint32_t ctx_id,
-                          const uint32_t *dw, size_t ndw, bool fence)
-{
-    size_t len = sizeof(struct virtio_gpu_cmd_submit) + ndw * 4;
-    g_autofree uint8_t *buf = g_malloc0(len);
-    struct virtio_gpu_cmd_submit *cs = (void *)buf;
-
-    hdr_init(&cs->hdr, VIRTIO_GPU_CMD_SUBMIT_3D, ctx_id);
-    cs->size = ndw * 4;
-    memcpy(cs + 1, dw, ndw * 4);
-    return qvirtio_gpu_cmd_nodata(gpu, buf, len, fence);
-}
-
 static void test_virgl_clear(void *obj, void *data, QGuestAllocator *alloc)
 {
     const uint32_t ctx = 1, rid = 11, w = 32, h = 16, surf = 1;
@@ -403,7 +357,6 @@ static void test_virgl_clear(void *obj, void *data, QGuestAllocator *alloc)
         .bind = VIRGL_BIND_RENDER_TARGET,
         .width = w, .height = h, .depth = 1, .array_size = 1,
     };
-    struct virtio_gpu_ctx_resource att = { .resource_id = rid };
     struct virtio_gpu_transfer_host_3d tf = {
         .box = { .x = 0, .y = 0, .z = 0, .w = w, .h = h, .d = 1 },
         .resource_id = rid, .stride = w * 4,
@@ -421,22 +374,25 @@ static void test_virgl_clear(void *obj, void *data, QGuestAllocator *alloc)
     uint64_t backing;
     uint32_t i;
 
-    g_assert_cmphex(ctx_create(gpu, ctx), ==, VIRTIO_GPU_RESP_OK_NODATA);
-    hdr_init(&c3d.hdr, VIRTIO_GPU_CMD_RESOURCE_CREATE_3D, ctx);
+    g_assert_cmphex(qvirtio_gpu_ctx_create(gpu, ctx, 0), ==,
+                    VIRTIO_GPU_RESP_OK_NODATA);
+    qvirtio_gpu_hdr_init(&c3d.hdr, VIRTIO_GPU_CMD_RESOURCE_CREATE_3D, ctx);
     g_assert_cmphex(qvirtio_gpu_cmd_nodata(gpu, &c3d, sizeof(c3d), false),
                     ==, VIRTIO_GPU_RESP_OK_NODATA);
     backing = qvirtio_gpu_alloc_backing(gpu, w * h * 4);
     qtest_memset(gpu->qts, backing, 0x5a, w * h * 4);
     g_assert_cmphex(qvirtio_gpu_attach_backing(gpu, rid, backing, w * h * 4, 2),
                     ==, VIRTIO_GPU_RESP_OK_NODATA);
-    hdr_init(&att.hdr, VIRTIO_GPU_CMD_CTX_ATTACH_RESOURCE, ctx);
-    g_assert_cmphex(qvirtio_gpu_cmd_nodata(gpu, &att, sizeof(att), false),
+    g_assert_cmphex(qvirtio_gpu_ctx_resource(gpu,
+                                             VIRTIO_GPU_CMD_CTX_ATTACH_RESOURCE,
+                                             ctx, rid),
                     ==, VIRTIO_GPU_RESP_OK_NODATA);
 
-    g_assert_cmphex(submit_3d(gpu, ctx, stream, ARRAY_SIZE(stream), true),
+    g_assert_cmphex(qvirtio_gpu_submit_3d(gpu, ctx, stream,
+                                          ARRAY_SIZE(stream), true),
                     ==, VIRTIO_GPU_RESP_OK_NODATA);
 
-    hdr_init(&tf.hdr, VIRTIO_GPU_CMD_TRANSFER_FROM_HOST_3D, ctx);
+    qvirtio_gpu_hdr_init(&tf.hdr, VIRTIO_GPU_CMD_TRANSFER_FROM_HOST_3D, ctx);
     g_assert_cmphex(qvirtio_gpu_cmd_nodata(gpu, &tf, sizeof(tf), true),
                     ==, VIRTIO_GPU_RESP_OK_NODATA);
     qtest_memread(gpu->qts, backing, pixels, w * h * 4);
@@ -445,10 +401,12 @@ static void test_virgl_clear(void *obj, void *data, QGuestAllocator *alloc)
         g_assert_cmphex(le32_to_cpu(pixels[i]), ==, 0xffff0000);
     }
 
-    hdr_init(&att.hdr, VIRTIO_GPU_CMD_CTX_DETACH_RESOURCE, ctx);
-    g_assert_cmphex(qvirtio_gpu_cmd_nodata(gpu, &att, sizeof(att), false),
+    g_assert_cmphex(qvirtio_gpu_ctx_resource(gpu,
+                                             VIRTIO_GPU_CMD_CTX_DETACH_RESOURCE,
+                                             ctx, rid),
                     ==, VIRTIO_GPU_RESP_OK_NODATA);
-    g_assert_cmphex(ctx_destroy(gpu, ctx), ==, VIRTIO_GPU_RESP_OK_NODATA);
+    g_assert_cmphex(qvirtio_gpu_ctx_destroy(gpu, ctx), ==,
+                    VIRTIO_GPU_RESP_OK_NODATA);
     qvirtio_gpu_free_backing(gpu, backing);
     qvirtio_gpu_stop(gpu);
 }
@@ -458,35 +416,38 @@ static void test_virgl_bad_input(void *obj, void *data,
 {
     QVirtioGpu *gpu = start(obj, alloc);
     const uint32_t nop[] = { 0 };
-    struct virtio_gpu_ctx_resource att = { .resource_id = 4242 };
 
     /* Unknown contexts. */
-    g_assert_cmphex(submit_3d(gpu, 77, nop, 1, false), ==,
+    g_assert_cmphex(qvirtio_gpu_submit_3d(gpu, 77, nop, 1, false), ==,
                     VIRTIO_GPU_RESP_ERR_INVALID_CONTEXT_ID);
-    g_assert_cmphex(ctx_destroy(gpu, 77), ==,
+    g_assert_cmphex(qvirtio_gpu_ctx_destroy(gpu, 77), ==,
                     VIRTIO_GPU_RESP_ERR_INVALID_CONTEXT_ID);
     /* Context id 0, and one in use. */
-    g_assert_cmphex(ctx_create(gpu, 0), ==,
+    g_assert_cmphex(qvirtio_gpu_ctx_create(gpu, 0, 0), ==,
                     VIRTIO_GPU_RESP_ERR_INVALID_CONTEXT_ID);
-    g_assert_cmphex(ctx_create(gpu, 3), ==, VIRTIO_GPU_RESP_OK_NODATA);
-    g_assert_cmphex(ctx_create(gpu, 3), ==,
+    g_assert_cmphex(qvirtio_gpu_ctx_create(gpu, 3, 0), ==,
+                    VIRTIO_GPU_RESP_OK_NODATA);
+    g_assert_cmphex(qvirtio_gpu_ctx_create(gpu, 3, 0), ==,
                     VIRTIO_GPU_RESP_ERR_INVALID_CONTEXT_ID);
     /* A resource the context does not know of. */
-    hdr_init(&att.hdr, VIRTIO_GPU_CMD_CTX_ATTACH_RESOURCE, 3);
-    g_assert_cmphex(qvirtio_gpu_cmd_nodata(gpu, &att, sizeof(att), false),
+    g_assert_cmphex(qvirtio_gpu_ctx_resource(gpu,
+                                             VIRTIO_GPU_CMD_CTX_ATTACH_RESOURCE,
+                                             3, 4242),
                     ==, VIRTIO_GPU_RESP_ERR_INVALID_RESOURCE_ID);
     /* A stream virglrenderer cannot decode: an unknown command. */
     {
         const uint32_t bogus[] = { VIRGL_CMD0(250, 0, 1), 0 };
 
-        g_assert_cmphex(submit_3d(gpu, 3, bogus, ARRAY_SIZE(bogus), false),
+        g_assert_cmphex(qvirtio_gpu_submit_3d(gpu, 3, bogus,
+                                              ARRAY_SIZE(bogus), false),
                         ==, VIRTIO_GPU_RESP_ERR_UNSPEC);
     }
     /* The context keeps working, and goes away cleanly. */
-    g_assert_cmphex(submit_3d(gpu, 3, nop, 1, true), ==,
+    g_assert_cmphex(qvirtio_gpu_submit_3d(gpu, 3, nop, 1, true), ==,
                     VIRTIO_GPU_RESP_OK_NODATA);
-    g_assert_cmphex(ctx_destroy(gpu, 3), ==, VIRTIO_GPU_RESP_OK_NODATA);
-    g_assert_cmphex(ctx_destroy(gpu, 3), ==,
+    g_assert_cmphex(qvirtio_gpu_ctx_destroy(gpu, 3), ==,
+                    VIRTIO_GPU_RESP_OK_NODATA);
+    g_assert_cmphex(qvirtio_gpu_ctx_destroy(gpu, 3), ==,
                     VIRTIO_GPU_RESP_ERR_INVALID_CONTEXT_ID);
     qvirtio_gpu_stop(gpu);
 }

@@ -23,7 +23,9 @@ static void *qvirtio_gpu_pci_get_driver(void *object, const char *interface)
         return v->pci_vdev.pdev;
     }
     if (!g_strcmp0(interface, "virtio-gpu") ||
-        !g_strcmp0(interface, "virtio-gpu-gl")) {
+        !g_strcmp0(interface, "virtio-gpu-gl") ||
+        !g_strcmp0(interface, "virtio-gpu-blob") ||
+        !g_strcmp0(interface, "virtio-gpu-blob-noregion")) {
         return &v->gpu;
     }
     if (!g_strcmp0(interface, "virtio")) {
@@ -42,6 +44,7 @@ static void *virtio_gpu_pci_create(void *pci_bus, QGuestAllocator *alloc,
     virtio_pci_init(&v->pci_vdev, pci_bus, addr);
     v->gpu.vdev = &v->pci_vdev.vdev;
     v->gpu.qts = v->pci_vdev.pdev->bus->qts;
+    v->gpu.pdev = v->pci_vdev.pdev;
     g_assert_cmpint(v->gpu.vdev->device_type, ==, VIRTIO_ID_GPU);
 
     obj->get_driver = qvirtio_gpu_pci_get_driver;
@@ -187,6 +190,65 @@ uint32_t qvirtio_gpu_attach_backing(QVirtioGpu *gpu, uint32_t resource_id,
     return qvirtio_gpu_cmd_nodata(gpu, buf, len, false);
 }
 
+void qvirtio_gpu_hdr_init(struct virtio_gpu_ctrl_hdr *hdr, uint32_t type,
+                          uint32_t ctx_id)
+{
+    memset(hdr, 0, sizeof(*hdr));
+    hdr->type = type;
+    hdr->ctx_id = ctx_id;
+}
+
+uint32_t qvirtio_gpu_resource_cmd(QVirtioGpu *gpu, uint32_t type,
+                                  uint32_t resource_id)
+{
+    struct virtio_gpu_resource_unref c = { .resource_id = resource_id };
+
+    qvirtio_gpu_hdr_init(&c.hdr, type, 0);
+    return qvirtio_gpu_cmd_nodata(gpu, &c, sizeof(c), false);
+}
+
+uint32_t qvirtio_gpu_ctx_create(QVirtioGpu *gpu, uint32_t ctx_id,
+                                uint32_t context_init)
+{
+    struct virtio_gpu_ctx_create cc = {
+        .nlen = 4, .context_init = context_init,
+    };
+
+    qvirtio_gpu_hdr_init(&cc.hdr, VIRTIO_GPU_CMD_CTX_CREATE, ctx_id);
+    memcpy(cc.debug_name, "test", 4);
+    return qvirtio_gpu_cmd_nodata(gpu, &cc, sizeof(cc), false);
+}
+
+uint32_t qvirtio_gpu_ctx_destroy(QVirtioGpu *gpu, uint32_t ctx_id)
+{
+    struct virtio_gpu_ctx_destroy cd;
+
+    qvirtio_gpu_hdr_init(&cd.hdr, VIRTIO_GPU_CMD_CTX_DESTROY, ctx_id);
+    return qvirtio_gpu_cmd_nodata(gpu, &cd, sizeof(cd), false);
+}
+
+uint32_t qvirtio_gpu_ctx_resource(QVirtioGpu *gpu, uint32_t type,
+                                  uint32_t ctx_id, uint32_t resource_id)
+{
+    struct virtio_gpu_ctx_resource c = { .resource_id = resource_id };
+
+    qvirtio_gpu_hdr_init(&c.hdr, type, ctx_id);
+    return qvirtio_gpu_cmd_nodata(gpu, &c, sizeof(c), false);
+}
+
+uint32_t qvirtio_gpu_submit_3d(QVirtioGpu *gpu, uint32_t ctx_id,
+                               const uint32_t *dw, size_t ndw, bool fence)
+{
+    size_t len = sizeof(struct virtio_gpu_cmd_submit) + ndw * 4;
+    g_autofree uint8_t *buf = g_malloc0(len);
+    struct virtio_gpu_cmd_submit *cs = (void *)buf;
+
+    qvirtio_gpu_hdr_init(&cs->hdr, VIRTIO_GPU_CMD_SUBMIT_3D, ctx_id);
+    cs->size = ndw * 4;
+    memcpy(cs + 1, dw, ndw * 4);
+    return qvirtio_gpu_cmd_nodata(gpu, buf, len, fence);
+}
+
 static void virtio_gpu_register_nodes(void)
 {
     QPCIAddress addr = { .devfn = QPCI_DEVFN(4, 0) };
@@ -208,6 +270,16 @@ static void virtio_gpu_register_nodes(void)
     qos_node_produces("virtio-gpu-pci", "virtio");
     qos_node_produces("virtio-gpu-pci", "virtio-gpu");
 
+    /* The gl device with blobs, with and without a host-visible region */
+    QOSGraphEdgeOptions blob_opts = {
+        .extra_device_opts = "addr=04.0,blob=on,hostmem=64M",
+        .after_cmd_line = "-vga none -display egl-headless",
+    };
+    QOSGraphEdgeOptions blob_noregion_opts = {
+        .extra_device_opts = "addr=04.0,blob=on",
+        .after_cmd_line = "-vga none -display egl-headless",
+    };
+
     add_qpci_address(&gl_opts, &addr);
     qos_node_create_driver("virtio-gpu-gl-pci", virtio_gpu_pci_create);
     qos_node_consumes("virtio-gpu-gl-pci", "pci-bus", &gl_opts);
@@ -215,6 +287,20 @@ static void virtio_gpu_register_nodes(void)
     qos_node_produces("virtio-gpu-gl-pci", "virtio");
     qos_node_produces("virtio-gpu-gl-pci", "virtio-gpu");
     qos_node_produces("virtio-gpu-gl-pci", "virtio-gpu-gl");
+
+    add_qpci_address(&blob_opts, &addr);
+    qos_node_create_driver_named("virtio-gpu-gl-pci-blob", "virtio-gpu-gl-pci",
+                                 virtio_gpu_pci_create);
+    qos_node_consumes("virtio-gpu-gl-pci-blob", "pci-bus", &blob_opts);
+    qos_node_produces("virtio-gpu-gl-pci-blob", "virtio-gpu-blob");
+
+    add_qpci_address(&blob_noregion_opts, &addr);
+    qos_node_create_driver_named("virtio-gpu-gl-pci-blob-noregion",
+                                 "virtio-gpu-gl-pci", virtio_gpu_pci_create);
+    qos_node_consumes("virtio-gpu-gl-pci-blob-noregion", "pci-bus",
+                      &blob_noregion_opts);
+    qos_node_produces("virtio-gpu-gl-pci-blob-noregion",
+                      "virtio-gpu-blob-noregion");
 }
 
 libqos_init(virtio_gpu_register_nodes);

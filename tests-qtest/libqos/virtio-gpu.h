@@ -18,6 +18,7 @@ typedef struct QVirtioGpuPCI QVirtioGpuPCI;
 
 struct QVirtioGpu {
     QVirtioDevice *vdev;
+    QPCIDevice *pdev;
     QTestState *qts;
     /* Set up by qvirtio_gpu_start() */
     QGuestAllocator *alloc;
@@ -59,5 +60,20 @@ void qvirtio_gpu_free_backing(QVirtioGpu *gpu, uint64_t addr);
 /* RESOURCE_ATTACH_BACKING of one contiguous guest range, split in @nr. */
 uint32_t qvirtio_gpu_attach_backing(QVirtioGpu *gpu, uint32_t resource_id,
                                     uint64_t addr, size_t size, unsigned nr);
+
+/* Command helpers; each returns the reply type. */
+void qvirtio_gpu_hdr_init(struct virtio_gpu_ctrl_hdr *hdr, uint32_t type,
+                          uint32_t ctx_id);
+/* A command whose body is just a resource id (UNREF, DETACH_BACKING...). */
+uint32_t qvirtio_gpu_resource_cmd(QVirtioGpu *gpu, uint32_t type,
+                                  uint32_t resource_id);
+uint32_t qvirtio_gpu_ctx_create(QVirtioGpu *gpu, uint32_t ctx_id,
+                                uint32_t context_init);
+uint32_t qvirtio_gpu_ctx_destroy(QVirtioGpu *gpu, uint32_t ctx_id);
+/* CTX_ATTACH_RESOURCE or CTX_DETACH_RESOURCE */
+uint32_t qvirtio_gpu_ctx_resource(QVirtioGpu *gpu, uint32_t type,
+                                  uint32_t ctx_id, uint32_t resource_id);
+uint32_t qvirtio_gpu_submit_3d(QVirtioGpu *gpu, uint32_t ctx_id,
+                               const uint32_t *dw, size_t ndw, bool fence);
 
 #endif
