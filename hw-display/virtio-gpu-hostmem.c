@@ -133,7 +133,8 @@ static void *hostmem_grace_thread(void *opaque)
 
     qemu_mutex_lock(&hm->lock);
     for (;;) {
-        while (QSIMPLEQ_EMPTY(&hm->waiting) && !hm->stopping) {
+        while ((QSIMPLEQ_EMPTY(&hm->waiting) || hm->test_hold) &&
+               !hm->stopping) {
             qemu_cond_wait(&hm->cond, &hm->lock);
         }
         if (QSIMPLEQ_EMPTY(&hm->waiting)) {
@@ -409,7 +410,8 @@ void virtio_gpu_hostmem_unmap_all(VirtIOGPUHostmem *hm)
  * For qtests only: map a file descriptor passed with "getfd", and unmap,
  * through QOM properties, so the region can be tested without a guest
  * driver or a renderer.  "x-test-hostmem-map" takes
- * "RESOURCE:OFFSET:SIZE:FDNAME"; "x-test-hostmem-unmap" a resource id.
+ * "RESOURCE:OFFSET:SIZE:FDNAME"; "x-test-hostmem-unmap" a resource id;
+ * "x-test-hostmem-hold" holds releases back while true.
  */
 static void hostmem_test_close_fd(void *opaque)
 {
@@ -464,6 +466,21 @@ static void hostmem_test_unmap(Object *obj, Visitor *v, const char *name,
     }
 }
 
+static void hostmem_test_hold(Object *obj, Visitor *v, const char *name,
+                              void *opaque, Error **errp)
+{
+    VirtIOGPUHostmem *hm = opaque;
+    bool hold;
+
+    if (!visit_type_bool(v, name, &hold, errp)) {
+        return;
+    }
+    WITH_QEMU_LOCK_GUARD(&hm->lock) {
+        hm->test_hold = hold;
+        qemu_cond_signal(&hm->cond);
+    }
+}
+
 static void hostmem_get_stat(Object *obj, Visitor *v, const char *name,
                              void *opaque, Error **errp)
 {
@@ -493,5 +510,7 @@ void virtio_gpu_hostmem_add_properties(VirtIOGPUHostmem *hm, Object *obj)
                             NULL, hostmem_test_map, NULL, hm);
         object_property_add(obj, "x-test-hostmem-unmap", "uint32",
                             NULL, hostmem_test_unmap, NULL, hm);
+        object_property_add(obj, "x-test-hostmem-hold", "bool",
+                            NULL, hostmem_test_hold, NULL, hm);
     }
 }

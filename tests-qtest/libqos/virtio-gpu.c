@@ -90,63 +90,77 @@ bool qvirtio_gpu_has_feature(QVirtioGpu *gpu, unsigned int bit)
     return gpu->features & (1ull << bit);
 }
 
-/*
- * Wait for the reply while stepping the virtual clock: virgl retires
- * fences from a timer, and qtest only moves that clock on request.
- */
-static void qvirtio_gpu_wait(QVirtioGpu *gpu, QVirtQueue *vq, uint32_t head)
+void qvirtio_gpu_cmd_send(QVirtioGpu *gpu, void *cmd, size_t cmd_len,
+                          size_t resp_len, bool fence, QVirtioGpuReq *r)
 {
-    gint64 start = g_get_monotonic_time();
-    uint32_t got;
-
-    for (;;) {
-        if (gpu->vdev->bus->get_queue_isr_status(gpu->vdev, vq) &&
-            qvirtqueue_get_buf(gpu->qts, vq, &got, NULL)) {
-            g_assert_cmpint(got, ==, head);
-            return;
-        }
-        g_assert_cmpint(g_get_monotonic_time() - start, <=,
-                        VIRTIO_GPU_CMD_TIMEOUT_US);
-        qtest_clock_step(gpu->qts, 1000 * 1000);
-    }
-}
-
-uint32_t qvirtio_gpu_cmd(QVirtioGpu *gpu, void *cmd, size_t cmd_len,
-                         void *resp, size_t resp_len, bool fence)
-{
-    struct virtio_gpu_ctrl_hdr *hdr = cmd, *rhdr = resp;
-    uint64_t req, rsp;
-    uint32_t head;
+    struct virtio_gpu_ctrl_hdr *hdr = cmd;
 
     g_assert(gpu->ctrlq);
     g_assert_cmpuint(cmd_len, >=, sizeof(*hdr));
-    g_assert_cmpuint(resp_len, >=, sizeof(*rhdr));
+    g_assert_cmpuint(resp_len, >=, sizeof(*hdr));
 
     if (fence) {
         hdr->flags |= VIRTIO_GPU_FLAG_FENCE;
         hdr->fence_id = ++gpu->next_fence;
     }
+    r->fence_id = fence ? hdr->fence_id : 0;
+    r->resp_len = resp_len;
+    r->req = guest_alloc(gpu->alloc, cmd_len);
+    r->rsp = guest_alloc(gpu->alloc, resp_len);
+    qtest_memwrite(gpu->qts, r->req, cmd, cmd_len);
+    qtest_memset(gpu->qts, r->rsp, 0xa5, resp_len);
 
-    req = guest_alloc(gpu->alloc, cmd_len);
-    rsp = guest_alloc(gpu->alloc, resp_len);
-    qtest_memwrite(gpu->qts, req, cmd, cmd_len);
-    qtest_memset(gpu->qts, rsp, 0xa5, resp_len);
+    r->head = qvirtqueue_add(gpu->qts, gpu->ctrlq, r->req, cmd_len, false,
+                             true);
+    qvirtqueue_add(gpu->qts, gpu->ctrlq, r->rsp, resp_len, true, false);
+    qvirtqueue_kick(gpu->qts, gpu->vdev, gpu->ctrlq, r->head);
+}
 
-    head = qvirtqueue_add(gpu->qts, gpu->ctrlq, req, cmd_len, false, true);
-    qvirtqueue_add(gpu->qts, gpu->ctrlq, rsp, resp_len, true, false);
-    qvirtqueue_kick(gpu->qts, gpu->vdev, gpu->ctrlq, head);
-    qvirtio_gpu_wait(gpu, gpu->ctrlq, head);
+/*
+ * Step the virtual clock once (virgl retires fences from a timer, and
+ * qtest only moves that clock on request) and look for the reply.
+ */
+bool qvirtio_gpu_cmd_poll(QVirtioGpu *gpu, QVirtioGpuReq *r, void *resp)
+{
+    struct virtio_gpu_ctrl_hdr *rhdr = resp;
+    uint32_t got;
 
-    qtest_memread(gpu->qts, rsp, resp, resp_len);
-    guest_free(gpu->alloc, req);
-    guest_free(gpu->alloc, rsp);
+    qtest_clock_step(gpu->qts, 1000 * 1000);
+    if (!gpu->vdev->bus->get_queue_isr_status(gpu->vdev, gpu->ctrlq) ||
+        !qvirtqueue_get_buf(gpu->qts, gpu->ctrlq, &got, NULL)) {
+        return false;
+    }
+    g_assert_cmpint(got, ==, r->head);
+    qtest_memread(gpu->qts, r->rsp, resp, r->resp_len);
+    guest_free(gpu->alloc, r->req);
+    guest_free(gpu->alloc, r->rsp);
+    /*
+     * One request at a time: its descriptors are free again.  libqos
+     * never recycles them itself, and a test may send thousands.
+     */
+    gpu->ctrlq->free_head = 0;
+    gpu->ctrlq->num_free = gpu->ctrlq->size;
 
-    if (fence) {
+    if (r->fence_id) {
         g_assert_cmphex(rhdr->flags & VIRTIO_GPU_FLAG_FENCE, ==,
                         VIRTIO_GPU_FLAG_FENCE);
-        g_assert_cmpuint(rhdr->fence_id, ==, hdr->fence_id);
+        g_assert_cmpuint(rhdr->fence_id, ==, r->fence_id);
     }
-    return rhdr->type;
+    return true;
+}
+
+uint32_t qvirtio_gpu_cmd(QVirtioGpu *gpu, void *cmd, size_t cmd_len,
+                         void *resp, size_t resp_len, bool fence)
+{
+    gint64 start = g_get_monotonic_time();
+    QVirtioGpuReq r;
+
+    qvirtio_gpu_cmd_send(gpu, cmd, cmd_len, resp_len, fence, &r);
+    while (!qvirtio_gpu_cmd_poll(gpu, &r, resp)) {
+        g_assert_cmpint(g_get_monotonic_time() - start, <=,
+                        VIRTIO_GPU_CMD_TIMEOUT_US);
+    }
+    return ((struct virtio_gpu_ctrl_hdr *)resp)->type;
 }
 
 uint32_t qvirtio_gpu_cmd_nodata(QVirtioGpu *gpu, void *cmd, size_t cmd_len,

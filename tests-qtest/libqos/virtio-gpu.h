@@ -50,6 +50,18 @@ bool qvirtio_gpu_has_feature(QVirtioGpu *gpu, unsigned int bit);
  */
 uint32_t qvirtio_gpu_cmd(QVirtioGpu *gpu, void *cmd, size_t cmd_len,
                          void *resp, size_t resp_len, bool fence);
+/* The same in two steps, for a test that looks in between. */
+typedef struct QVirtioGpuReq {
+    uint32_t head;
+    uint64_t req, rsp;
+    size_t resp_len;
+    uint64_t fence_id;
+} QVirtioGpuReq;
+void qvirtio_gpu_cmd_send(QVirtioGpu *gpu, void *cmd, size_t cmd_len,
+                          size_t resp_len, bool fence, QVirtioGpuReq *r);
+/* Step the clock once; true, with @resp filled, once the reply is there. */
+bool qvirtio_gpu_cmd_poll(QVirtioGpu *gpu, QVirtioGpuReq *r, void *resp);
+
 /* The same for commands whose reply is a bare header. */
 uint32_t qvirtio_gpu_cmd_nodata(QVirtioGpu *gpu, void *cmd, size_t cmd_len,
                                 bool fence);

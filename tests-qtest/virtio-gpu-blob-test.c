@@ -1,0 +1,629 @@
+/*
+ * qtests for blob resources on virtio-gpu-gl-pci (virgl): creation of
+ * all three kinds, mapping into the host-visible region, and what the
+ * guest sees through the BAR, checked against what the renderer sees.
+ *
+ * This work is licensed under the terms of the GNU GPL, version 2 or later.
+ * See the COPYING file in the top-level directory.
+ */
+
+#include "qemu/osdep.h"
+#include "libqtest.h"
+#include "qapi/qmp/qdict.h"
+#include "qemu/module.h"
+#include "qemu/cutils.h"
+#include "qemu/units.h"
+#include "libqos/qgraph.h"
+#include "libqos/virtio-gpu.h"
+#include "hw/pci/pci_regs.h"
+
+/* The parts of virglrenderer's command protocol the tests speak. */
+#define VIRGL_CMD0(cmd, obj, len)   ((cmd) | ((obj) << 8) | ((len) << 16))
+#define VIRGL_CCMD_RESOURCE_COPY_REGION 17
+#define VIRGL_CCMD_PIPE_RESOURCE_CREATE 48
+#define VIRGL_FORMAT_R8_UNORM           64
+#define PIPE_BUFFER                     0
+#define VIRGL_BIND_VERTEX_BUFFER        (1 << 4)
+#define VIRGL_RESOURCE_FLAG_MAP_PERSISTENT (1 << 1)
+#define VIRGL_RESOURCE_FLAG_MAP_COHERENT   (1 << 2)
+
+#define BLOB_FEATURES ((1ull << VIRTIO_GPU_F_VIRGL) | \
+                       (1ull << VIRTIO_GPU_F_RESOURCE_BLOB))
+#define CTX 1
+#define HOSTMEM_BAR 2
+#define GPU_PATH "/machine/peripheral-anon/device[0]/virtio-backend"
+
+typedef struct Blob {
+    QVirtioGpu *gpu;
+    QPCIBar bar;
+    uint64_t bar_size;
+} Blob;
+
+static Blob start(void *obj, QGuestAllocator *alloc)
+{
+    Blob b = { .gpu = obj };
+
+    g_assert_cmphex(qvirtio_gpu_start(b.gpu, alloc, BLOB_FEATURES) &
+                    BLOB_FEATURES, ==, BLOB_FEATURES);
+    if (b.gpu->pdev &&
+        qpci_config_readl(b.gpu->pdev, PCI_BASE_ADDRESS_0 + 4 * HOSTMEM_BAR)) {
+        b.bar = qpci_iomap(b.gpu->pdev, HOSTMEM_BAR, &b.bar_size);
+    }
+    g_assert_cmphex(qvirtio_gpu_ctx_create(b.gpu, CTX, 0), ==,
+                    VIRTIO_GPU_RESP_OK_NODATA);
+    return b;
+}
+
+static void stop(Blob *b)
+{
+    g_assert_cmphex(qvirtio_gpu_ctx_destroy(b->gpu, CTX), ==,
+                    VIRTIO_GPU_RESP_OK_NODATA);
+    qvirtio_gpu_stop(b->gpu);
+}
+
+/* Have the renderer make a buffer object @blob_id of @size in CTX. */
+static void make_host_object(QVirtioGpu *gpu, uint32_t blob_id,
+                             uint32_t size, bool mappable)
+{
+    const uint32_t stream[] = {
+        VIRGL_CMD0(VIRGL_CCMD_PIPE_RESOURCE_CREATE, 0, 11),
+        PIPE_BUFFER, VIRGL_FORMAT_R8_UNORM, VIRGL_BIND_VERTEX_BUFFER,
+        size, 1, 1, 1, 0, 0,
+        mappable ? VIRGL_RESOURCE_FLAG_MAP_PERSISTENT |
+                   VIRGL_RESOURCE_FLAG_MAP_COHERENT : 0,
+        blob_id,
+    };
+
+    g_assert_cmphex(qvirtio_gpu_submit_3d(gpu, CTX, stream,
+                                          ARRAY_SIZE(stream), false),
+                    ==, VIRTIO_GPU_RESP_OK_NODATA);
+}
+
+typedef struct CreateBlob {
+    struct virtio_gpu_resource_create_blob c;
+    struct virtio_gpu_mem_entry ents[4];
+} CreateBlob;
+
+/* The entries cover @covered bytes from @guest_addr, in equal parts. */
+static uint32_t create_blob_covering(QVirtioGpu *gpu, uint32_t id,
+                                     uint32_t ctx, uint32_t mem,
+                                     uint32_t flags, uint64_t blob_id,
+                                     uint64_t size, uint64_t guest_addr,
+                                     uint32_t nr_entries, uint64_t covered)
+{
+    CreateBlob cb = { 0 };
+    uint32_t i, n = MIN(nr_entries, 4);
+
+    qvirtio_gpu_hdr_init(&cb.c.hdr, VIRTIO_GPU_CMD_RESOURCE_CREATE_BLOB,
+                         ctx);
+    cb.c.resource_id = id;
+    cb.c.blob_mem = mem;
+    cb.c.blob_flags = flags;
+    cb.c.blob_id = blob_id;
+    cb.c.size = size;
+    cb.c.nr_entries = nr_entries;
+    for (i = 0; i < n; i++) {
+        cb.ents[i].addr = guest_addr + i * (covered / n);
+        cb.ents[i].length = covered / n;
+    }
+    return qvirtio_gpu_cmd_nodata(gpu, &cb, sizeof(cb.c) +
+                                  n * sizeof(cb.ents[0]), false);
+}
+
+static uint32_t create_blob(QVirtioGpu *gpu, uint32_t id, uint32_t ctx,
+                            uint32_t mem, uint32_t flags, uint64_t blob_id,
+                            uint64_t size, uint64_t guest_addr,
+                            uint32_t nr_entries)
+{
+    return create_blob_covering(gpu, id, ctx, mem, flags, blob_id, size,
+                                guest_addr, nr_entries, size);
+}
+
+/* A mappable HOST3D blob, the way Mesa makes coherent buffers. */
+static void host3d_blob(QVirtioGpu *gpu, uint32_t id, uint32_t size)
+{
+    make_host_object(gpu, id, size, true);
+    g_assert_cmphex(create_blob(gpu, id, CTX, VIRTIO_GPU_BLOB_MEM_HOST3D,
+                                VIRTIO_GPU_BLOB_FLAG_USE_MAPPABLE, id, size,
+                                0, 0),
+                    ==, VIRTIO_GPU_RESP_OK_NODATA);
+}
+
+static uint32_t map_blob(QVirtioGpu *gpu, uint32_t id, uint64_t offset,
+                         uint32_t *map_info)
+{
+    struct virtio_gpu_resource_map_blob m = {
+        .resource_id = id, .offset = offset,
+    };
+    struct virtio_gpu_resp_map_info resp;
+    uint32_t type;
+
+    qvirtio_gpu_hdr_init(&m.hdr, VIRTIO_GPU_CMD_RESOURCE_MAP_BLOB, 0);
+    type = qvirtio_gpu_cmd(gpu, &m, sizeof(m), &resp, sizeof(resp), false);
+    if (map_info) {
+        *map_info = resp.map_info;
+    }
+    return type;
+}
+
+static uint32_t unmap_blob(QVirtioGpu *gpu, uint32_t id)
+{
+    return qvirtio_gpu_resource_cmd(gpu, VIRTIO_GPU_CMD_RESOURCE_UNMAP_BLOB,
+                                    id);
+}
+
+static uint32_t unref(QVirtioGpu *gpu, uint32_t id)
+{
+    return qvirtio_gpu_resource_cmd(gpu, VIRTIO_GPU_CMD_RESOURCE_UNREF, id);
+}
+
+static uint64_t hostmem_stat(QVirtioGpu *gpu, const char *name)
+{
+    QDict *rsp = qtest_qmp(gpu->qts, "{'execute': 'qom-get', 'arguments':"
+                           " {'path': %s, 'property': %s}}", GPU_PATH, name);
+    uint64_t v;
+
+    g_assert_true(qdict_haskey(rsp, "return"));
+    v = qdict_get_int(rsp, "return");
+    qobject_unref(rsp);
+    return v;
+}
+
+/* A buffer resource with guest backing, to see what the renderer sees. */
+static uint64_t guest_buffer(QVirtioGpu *gpu, uint32_t id, uint32_t size)
+{
+    struct virtio_gpu_resource_create_3d c3d = {
+        .resource_id = id, .target = PIPE_BUFFER,
+        .format = VIRGL_FORMAT_R8_UNORM, .bind = VIRGL_BIND_VERTEX_BUFFER,
+        .width = size, .height = 1, .depth = 1, .array_size = 1,
+    };
+    uint64_t backing = qvirtio_gpu_alloc_backing(gpu, size);
+
+    qvirtio_gpu_hdr_init(&c3d.hdr, VIRTIO_GPU_CMD_RESOURCE_CREATE_3D, CTX);
+    g_assert_cmphex(qvirtio_gpu_cmd_nodata(gpu, &c3d, sizeof(c3d), false),
+                    ==, VIRTIO_GPU_RESP_OK_NODATA);
+    g_assert_cmphex(qvirtio_gpu_attach_backing(gpu, id, backing, size, 2),
+                    ==, VIRTIO_GPU_RESP_OK_NODATA);
+    g_assert_cmphex(qvirtio_gpu_ctx_resource(gpu,
+                        VIRTIO_GPU_CMD_CTX_ATTACH_RESOURCE, CTX, id),
+                    ==, VIRTIO_GPU_RESP_OK_NODATA);
+    return backing;
+}
+
+static uint32_t transfer_3d(QVirtioGpu *gpu, uint32_t type, uint32_t id,
+                            uint32_t size)
+{
+    struct virtio_gpu_transfer_host_3d t = {
+        .box = { .w = size, .h = 1, .d = 1 }, .resource_id = id,
+    };
+
+    qvirtio_gpu_hdr_init(&t.hdr, type, CTX);
+    return qvirtio_gpu_cmd_nodata(gpu, &t, sizeof(t), true);
+}
+
+/* The renderer copies buffer @src to buffer @dst, on its own side. */
+static void gpu_copy(QVirtioGpu *gpu, uint32_t dst, uint32_t src,
+                     uint32_t size)
+{
+    const uint32_t stream[] = {
+        VIRGL_CMD0(VIRGL_CCMD_RESOURCE_COPY_REGION, 0, 13),
+        dst, 0, 0, 0, 0, src, 0, 0, 0, 0, size, 1, 1,
+    };
+
+    g_assert_cmphex(qvirtio_gpu_submit_3d(gpu, CTX, stream,
+                                          ARRAY_SIZE(stream), true),
+                    ==, VIRTIO_GPU_RESP_OK_NODATA);
+}
+
+static void fill(uint8_t *buf, size_t len, uint8_t seed)
+{
+    size_t i;
+
+    for (i = 0; i < len; i++) {
+        buf[i] = seed + i * 13 + (i >> 8);
+    }
+}
+
+static void test_create_bad(void *obj, void *data, QGuestAllocator *alloc)
+{
+    Blob b = start(obj, alloc);
+    QVirtioGpu *gpu = b.gpu;
+    uint64_t guest = qvirtio_gpu_alloc_backing(gpu, 16 * KiB);
+    const uint32_t MAPPABLE = VIRTIO_GPU_BLOB_FLAG_USE_MAPPABLE;
+
+    make_host_object(gpu, 50, 4096, true);
+
+    /* Bad ids */
+    g_assert_cmphex(create_blob(gpu, 0, CTX, VIRTIO_GPU_BLOB_MEM_HOST3D,
+                                MAPPABLE, 50, 4096, 0, 0),
+                    ==, VIRTIO_GPU_RESP_ERR_INVALID_RESOURCE_ID);
+    /* Unknown blob_mem and flag bits */
+    g_assert_cmphex(create_blob(gpu, 60, CTX, 7, 0, 0, 4096, guest, 1),
+                    ==, VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER);
+    g_assert_cmphex(create_blob(gpu, 60, CTX, VIRTIO_GPU_BLOB_MEM_GUEST, 8,
+                                0, 4096, guest, 1),
+                    ==, VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER);
+    /* HOST3D with entries; GUEST with a blob_id; no size */
+    g_assert_cmphex(create_blob(gpu, 60, CTX, VIRTIO_GPU_BLOB_MEM_HOST3D,
+                                MAPPABLE, 50, 4096, guest, 1),
+                    ==, VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER);
+    g_assert_cmphex(create_blob(gpu, 60, CTX, VIRTIO_GPU_BLOB_MEM_GUEST, 0,
+                                5, 4096, guest, 1),
+                    ==, VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER);
+    g_assert_cmphex(create_blob(gpu, 60, CTX, VIRTIO_GPU_BLOB_MEM_GUEST, 0,
+                                0, 0, guest, 1),
+                    ==, VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER);
+    /* Too many entries; entries covering less than the size */
+    g_assert_cmphex(create_blob(gpu, 60, CTX, VIRTIO_GPU_BLOB_MEM_GUEST, 0,
+                                0, 4096, guest, 16385),
+                    ==, VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER);
+    g_assert_cmphex(create_blob_covering(gpu, 60, CTX,
+                                         VIRTIO_GPU_BLOB_MEM_GUEST, 0, 0,
+                                         16 * KiB, guest, 2, 8 * KiB),
+                    ==, VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER);
+    g_assert_cmphex(create_blob(gpu, 60, CTX, VIRTIO_GPU_BLOB_MEM_GUEST, 0,
+                                0, 4096, guest, 0),
+                    ==, VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER);
+    /* Host memory in a context that does not exist, or in none */
+    g_assert_cmphex(create_blob(gpu, 60, 99, VIRTIO_GPU_BLOB_MEM_HOST3D,
+                                MAPPABLE, 50, 4096, 0, 0),
+                    ==, VIRTIO_GPU_RESP_ERR_INVALID_CONTEXT_ID);
+    g_assert_cmphex(create_blob(gpu, 60, 0, VIRTIO_GPU_BLOB_MEM_HOST3D,
+                                MAPPABLE, 50, 4096, 0, 0),
+                    ==, VIRTIO_GPU_RESP_ERR_INVALID_CONTEXT_ID);
+    /* More host memory than max_hostmem (256 MiB) */
+    g_assert_cmphex(create_blob(gpu, 60, CTX, VIRTIO_GPU_BLOB_MEM_HOST3D,
+                                MAPPABLE, 50, 512 * MiB, 0, 0),
+                    ==, VIRTIO_GPU_RESP_ERR_OUT_OF_MEMORY);
+    /* The renderer refuses a blob_id it does not have */
+    g_assert_cmphex(create_blob(gpu, 60, CTX, VIRTIO_GPU_BLOB_MEM_HOST3D,
+                                MAPPABLE, 4242, 4096, 0, 0),
+                    ==, VIRTIO_GPU_RESP_ERR_UNSPEC);
+
+    /* None of that stuck: the id and the object are still free. */
+    g_assert_cmphex(create_blob(gpu, 60, CTX, VIRTIO_GPU_BLOB_MEM_HOST3D,
+                                MAPPABLE, 50, 4096, 0, 0),
+                    ==, VIRTIO_GPU_RESP_OK_NODATA);
+    g_assert_cmphex(create_blob(gpu, 60, CTX, VIRTIO_GPU_BLOB_MEM_GUEST, 0,
+                                0, 4096, guest, 1),
+                    ==, VIRTIO_GPU_RESP_ERR_INVALID_RESOURCE_ID);
+    g_assert_cmphex(unref(gpu, 60), ==, VIRTIO_GPU_RESP_OK_NODATA);
+    qvirtio_gpu_free_backing(gpu, guest);
+    stop(&b);
+}
+
+static void test_map_bad(void *obj, void *data, QGuestAllocator *alloc)
+{
+    Blob b = start(obj, alloc);
+    QVirtioGpu *gpu = b.gpu;
+    uint64_t guest = qvirtio_gpu_alloc_backing(gpu, 4096);
+
+    host3d_blob(gpu, 1, 8192);
+    host3d_blob(gpu, 2, 4096);
+    make_host_object(gpu, 3, 4096, true);
+    g_assert_cmphex(create_blob(gpu, 3, CTX, VIRTIO_GPU_BLOB_MEM_HOST3D, 0,
+                                3, 4096, 0, 0),
+                    ==, VIRTIO_GPU_RESP_OK_NODATA);
+    g_assert_cmphex(create_blob(gpu, 4, CTX, VIRTIO_GPU_BLOB_MEM_GUEST,
+                                VIRTIO_GPU_BLOB_FLAG_USE_MAPPABLE, 0, 4096,
+                                guest, 1),
+                    ==, VIRTIO_GPU_RESP_OK_NODATA);
+
+    g_assert_cmphex(map_blob(gpu, 77, 0, NULL), ==,
+                    VIRTIO_GPU_RESP_ERR_INVALID_RESOURCE_ID);
+    /* Not mappable: no MAPPABLE flag, or guest memory */
+    g_assert_cmphex(map_blob(gpu, 3, 0, NULL), ==,
+                    VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER);
+    g_assert_cmphex(map_blob(gpu, 4, 0, NULL), ==,
+                    VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER);
+    /* Offsets the region refuses */
+    g_assert_cmphex(map_blob(gpu, 1, 100, NULL), ==,
+                    VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER);
+    g_assert_cmphex(map_blob(gpu, 1, 64 * MiB - 4096, NULL), ==,
+                    VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER);
+    g_assert_cmphex(map_blob(gpu, 1, UINT64_MAX & ~0xfffull, NULL), ==,
+                    VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER);
+    /* Mapped twice, and overlapping */
+    g_assert_cmphex(map_blob(gpu, 1, 0, NULL), ==,
+                    VIRTIO_GPU_RESP_OK_MAP_INFO);
+    g_assert_cmphex(map_blob(gpu, 1, 64 * KiB, NULL), ==,
+                    VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER);
+    g_assert_cmphex(map_blob(gpu, 2, 4096, NULL), ==,
+                    VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER);
+    g_assert_cmphex(map_blob(gpu, 2, 8192, NULL), ==,
+                    VIRTIO_GPU_RESP_OK_MAP_INFO);
+    /* UNMAP of unknown and of unmapped resources */
+    g_assert_cmphex(unmap_blob(gpu, 77), ==,
+                    VIRTIO_GPU_RESP_ERR_INVALID_RESOURCE_ID);
+    g_assert_cmphex(unmap_blob(gpu, 3), ==,
+                    VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER);
+    g_assert_cmphex(hostmem_stat(gpu, "x-hostmem-mappings"), ==, 2);
+
+    /* UNREF of mapped blobs unmaps them; the rest goes normally. */
+    g_assert_cmphex(unref(gpu, 1), ==, VIRTIO_GPU_RESP_OK_NODATA);
+    g_assert_cmphex(unref(gpu, 2), ==, VIRTIO_GPU_RESP_OK_NODATA);
+    g_assert_cmphex(unref(gpu, 3), ==, VIRTIO_GPU_RESP_OK_NODATA);
+    g_assert_cmphex(unref(gpu, 4), ==, VIRTIO_GPU_RESP_OK_NODATA);
+    g_assert_cmphex(hostmem_stat(gpu, "x-hostmem-mappings"), ==, 0);
+    g_assert_cmphex(hostmem_stat(gpu, "x-hostmem-mapped-bytes"), ==, 0);
+    qvirtio_gpu_free_backing(gpu, guest);
+    stop(&b);
+}
+
+/*
+ * Bytes written through the BAR are what the renderer copies, and
+ * bytes the renderer writes show through the BAR.
+ */
+static void test_coherence(void *obj, void *data, QGuestAllocator *alloc)
+{
+    const uint32_t size = 16 * KiB, blob = 1, buf = 2;
+    const uint64_t off = 1 * MiB;
+    Blob b = start(obj, alloc);
+    QVirtioGpu *gpu = b.gpu;
+    g_autofree uint8_t *pattern = g_malloc(size);
+    g_autofree uint8_t *got = g_malloc(size);
+    uint64_t backing;
+    uint32_t map_info;
+
+    host3d_blob(gpu, blob, size);
+    g_assert_cmphex(qvirtio_gpu_ctx_resource(gpu,
+                        VIRTIO_GPU_CMD_CTX_ATTACH_RESOURCE, CTX, blob),
+                    ==, VIRTIO_GPU_RESP_OK_NODATA);
+    g_assert_cmphex(map_blob(gpu, blob, off, &map_info), ==,
+                    VIRTIO_GPU_RESP_OK_MAP_INFO);
+    g_assert_cmphex(map_info, ==, VIRTIO_GPU_MAP_CACHE_CACHED);
+    backing = guest_buffer(gpu, buf, size);
+
+    /* guest -> BAR -> renderer */
+    fill(pattern, size, 1);
+    qpci_memwrite(gpu->pdev, b.bar, off, pattern, size);
+    gpu_copy(gpu, buf, blob, size);
+    g_assert_cmphex(transfer_3d(gpu, VIRTIO_GPU_CMD_TRANSFER_FROM_HOST_3D,
+                                buf, size), ==, VIRTIO_GPU_RESP_OK_NODATA);
+    qtest_memread(gpu->qts, backing, got, size);
+    g_assert_cmpmem(got, size, pattern, size);
+
+    /* renderer -> BAR -> guest */
+    fill(pattern, size, 77);
+    qtest_memwrite(gpu->qts, backing, pattern, size);
+    g_assert_cmphex(transfer_3d(gpu, VIRTIO_GPU_CMD_TRANSFER_TO_HOST_3D,
+                                buf, size), ==, VIRTIO_GPU_RESP_OK_NODATA);
+    gpu_copy(gpu, blob, buf, size);
+    qpci_memread(gpu->pdev, b.bar, off, got, size);
+    g_assert_cmpmem(got, size, pattern, size);
+
+    /* Unmapped, the range shows nothing. */
+    g_assert_cmphex(unmap_blob(gpu, blob), ==, VIRTIO_GPU_RESP_OK_NODATA);
+    qpci_memread(gpu->pdev, b.bar, off, got, 64);
+    g_assert_true(buffer_is_zero(got, 64));
+
+    g_assert_cmphex(unref(gpu, buf), ==, VIRTIO_GPU_RESP_OK_NODATA);
+    g_assert_cmphex(unref(gpu, blob), ==, VIRTIO_GPU_RESP_OK_NODATA);
+    qvirtio_gpu_free_backing(gpu, backing);
+    stop(&b);
+}
+
+/*
+ * What Linux does: map right after create, then unmap and unref, and
+ * the next blob gets the same id and the same offset at once.
+ */
+static void test_linux_pattern(void *obj, void *data, QGuestAllocator *alloc)
+{
+    const uint32_t size = 64 * KiB;
+    Blob b = start(obj, alloc);
+    QVirtioGpu *gpu = b.gpu;
+    g_autofree uint8_t *pattern = g_malloc(size);
+    g_autofree uint8_t *got = g_malloc(size);
+    int i;
+
+    for (i = 0; i < 32; i++) {
+        host3d_blob(gpu, 5, size);
+        g_assert_cmphex(map_blob(gpu, 5, 0, NULL), ==,
+                        VIRTIO_GPU_RESP_OK_MAP_INFO);
+        fill(pattern, size, i);
+        qpci_memwrite(gpu->pdev, b.bar, 0, pattern, size);
+        qpci_memread(gpu->pdev, b.bar, 0, got, size);
+        g_assert_cmpmem(got, size, pattern, size);
+        if (i % 2) {
+            /* Linux unmaps first; an UNREF alone must do too. */
+            g_assert_cmphex(unmap_blob(gpu, 5), ==,
+                            VIRTIO_GPU_RESP_OK_NODATA);
+        }
+        g_assert_cmphex(unref(gpu, 5), ==, VIRTIO_GPU_RESP_OK_NODATA);
+    }
+    g_assert_cmphex(hostmem_stat(gpu, "x-hostmem-mappings"), ==, 0);
+    stop(&b);
+}
+
+static void test_many_and_reset(void *obj, void *data,
+                                QGuestAllocator *alloc)
+{
+    const int n = 256;
+    Blob b = start(obj, alloc);
+    QVirtioGpu *gpu = b.gpu;
+    uint8_t byte;
+    QDict *rsp;
+    int i;
+
+    for (i = 0; i < n; i++) {
+        host3d_blob(gpu, 100 + i, 4096);
+        g_assert_cmphex(map_blob(gpu, 100 + i, i * 8192ull, NULL), ==,
+                        VIRTIO_GPU_RESP_OK_MAP_INFO);
+        byte = i;
+        qpci_memwrite(gpu->pdev, b.bar, i * 8192ull + 7, &byte, 1);
+    }
+    g_assert_cmphex(hostmem_stat(gpu, "x-hostmem-mappings"), ==, n);
+    for (i = 0; i < n; i++) {
+        qpci_memread(gpu->pdev, b.bar, i * 8192ull + 7, &byte, 1);
+        g_assert_cmpuint(byte, ==, (uint8_t)i);
+    }
+
+    /* Reset with all of them live. */
+    rsp = qtest_qmp(gpu->qts, "{'execute': 'system_reset'}");
+    qobject_unref(rsp);
+    qtest_qmp_eventwait(gpu->qts, "RESET");
+    g_assert_cmphex(hostmem_stat(gpu, "x-hostmem-mappings"), ==, 0);
+    g_assert_cmphex(hostmem_stat(gpu, "x-hostmem-mapped-bytes"), ==, 0);
+
+    /* The device starts over: same ids, same offsets. */
+    qvirtio_gpu_stop(gpu);
+    b = start(obj, alloc);
+    host3d_blob(gpu, 100, 4096);
+    g_assert_cmphex(map_blob(gpu, 100, 0, NULL), ==,
+                    VIRTIO_GPU_RESP_OK_MAP_INFO);
+    g_assert_cmphex(unref(gpu, 100), ==, VIRTIO_GPU_RESP_OK_NODATA);
+    stop(&b);
+}
+
+static void hold_releases(QVirtioGpu *gpu, bool hold)
+{
+    QDict *rsp = qtest_qmp(gpu->qts, "{'execute': 'qom-set', 'arguments':"
+                           " {'path': %s, 'property': 'x-test-hostmem-hold',"
+                           " 'value': %i}}", GPU_PATH, hold);
+
+    g_assert_true(qdict_haskey(rsp, "return"));
+    qobject_unref(rsp);
+}
+
+/*
+ * UNREF of a mapped blob answers at once, even while the release of its
+ * memory is held back, and the range is free at once; only a create that
+ * reuses the id waits for the release.
+ */
+static void test_release_wait(void *obj, void *data, QGuestAllocator *alloc)
+{
+    Blob b = start(obj, alloc);
+    QVirtioGpu *gpu = b.gpu;
+    CreateBlob cb = { 0 };
+    struct virtio_gpu_ctrl_hdr resp;
+    QVirtioGpuReq r;
+    int i;
+
+    host3d_blob(gpu, 7, 4096);
+    g_assert_cmphex(map_blob(gpu, 7, 0, NULL), ==,
+                    VIRTIO_GPU_RESP_OK_MAP_INFO);
+    hold_releases(gpu, true);
+    g_assert_cmphex(unref(gpu, 7), ==, VIRTIO_GPU_RESP_OK_NODATA);
+    g_assert_cmphex(hostmem_stat(gpu, "x-hostmem-mappings"), ==, 0);
+    g_assert_cmphex(hostmem_stat(gpu, "x-hostmem-pending-releases"), ==, 1);
+    host3d_blob(gpu, 8, 4096);
+    g_assert_cmphex(map_blob(gpu, 8, 0, NULL), ==,
+                    VIRTIO_GPU_RESP_OK_MAP_INFO);
+
+    /* Id 7 again: no answer while the release is held back... */
+    make_host_object(gpu, 7, 4096, true);
+    qvirtio_gpu_hdr_init(&cb.c.hdr, VIRTIO_GPU_CMD_RESOURCE_CREATE_BLOB,
+                         CTX);
+    cb.c.resource_id = 7;
+    cb.c.blob_mem = VIRTIO_GPU_BLOB_MEM_HOST3D;
+    cb.c.blob_flags = VIRTIO_GPU_BLOB_FLAG_USE_MAPPABLE;
+    cb.c.blob_id = 7;
+    cb.c.size = 4096;
+    qvirtio_gpu_cmd_send(gpu, &cb.c, sizeof(cb.c), sizeof(resp), false, &r);
+    for (i = 0; i < 20; i++) {
+        g_assert_false(qvirtio_gpu_cmd_poll(gpu, &r, &resp));
+    }
+    /* ...and the right one once it is done. */
+    hold_releases(gpu, false);
+    for (i = 0; !qvirtio_gpu_cmd_poll(gpu, &r, &resp); i++) {
+        g_assert_cmpint(i, <, 10000);
+    }
+    g_assert_cmphex(resp.type, ==, VIRTIO_GPU_RESP_OK_NODATA);
+    g_assert_cmphex(hostmem_stat(gpu, "x-hostmem-pending-releases"), ==, 0);
+
+    g_assert_cmphex(map_blob(gpu, 7, 4096, NULL), ==,
+                    VIRTIO_GPU_RESP_OK_MAP_INFO);
+    g_assert_cmphex(unref(gpu, 7), ==, VIRTIO_GPU_RESP_OK_NODATA);
+    g_assert_cmphex(unref(gpu, 8), ==, VIRTIO_GPU_RESP_OK_NODATA);
+    stop(&b);
+}
+
+/* Destroying a context unmaps the blobs made in it. */
+static void test_ctx_destroy(void *obj, void *data, QGuestAllocator *alloc)
+{
+    Blob b = start(obj, alloc);
+    QVirtioGpu *gpu = b.gpu;
+    uint8_t got[16];
+
+    host3d_blob(gpu, 9, 4096);
+    g_assert_cmphex(map_blob(gpu, 9, 4096, NULL), ==,
+                    VIRTIO_GPU_RESP_OK_MAP_INFO);
+    qpci_memwrite(gpu->pdev, b.bar, 4096, "still mapped", 12);
+    g_assert_cmphex(qvirtio_gpu_ctx_destroy(gpu, CTX), ==,
+                    VIRTIO_GPU_RESP_OK_NODATA);
+    g_assert_cmphex(hostmem_stat(gpu, "x-hostmem-mappings"), ==, 0);
+    qpci_memread(gpu->pdev, b.bar, 4096, got, sizeof(got));
+    g_assert_true(buffer_is_zero(got, sizeof(got)));
+    g_assert_cmphex(unref(gpu, 9), ==, VIRTIO_GPU_RESP_OK_NODATA);
+    qvirtio_gpu_stop(gpu);
+}
+
+/* HOST3D_GUEST: guest pages shadow the host object through transfers. */
+static void test_host3d_guest(void *obj, void *data, QGuestAllocator *alloc)
+{
+    const uint32_t size = 16 * KiB;
+    Blob b = start(obj, alloc);
+    QVirtioGpu *gpu = b.gpu;
+    uint64_t guest = qvirtio_gpu_alloc_backing(gpu, size);
+    g_autofree uint8_t *pattern = g_malloc(size);
+    g_autofree uint8_t *got = g_malloc(size);
+
+    make_host_object(gpu, 20, size, false);
+    g_assert_cmphex(create_blob(gpu, 20, CTX,
+                                VIRTIO_GPU_BLOB_MEM_HOST3D_GUEST, 0, 20, size,
+                                guest, 4),
+                    ==, VIRTIO_GPU_RESP_OK_NODATA);
+    g_assert_cmphex(qvirtio_gpu_ctx_resource(gpu,
+                        VIRTIO_GPU_CMD_CTX_ATTACH_RESOURCE, CTX, 20),
+                    ==, VIRTIO_GPU_RESP_OK_NODATA);
+
+    fill(pattern, size, 5);
+    qtest_memwrite(gpu->qts, guest, pattern, size);
+    g_assert_cmphex(transfer_3d(gpu, VIRTIO_GPU_CMD_TRANSFER_TO_HOST_3D,
+                                20, size), ==, VIRTIO_GPU_RESP_OK_NODATA);
+    qtest_memset(gpu->qts, guest, 0, size);
+    g_assert_cmphex(transfer_3d(gpu, VIRTIO_GPU_CMD_TRANSFER_FROM_HOST_3D,
+                                20, size), ==, VIRTIO_GPU_RESP_OK_NODATA);
+    qtest_memread(gpu->qts, guest, got, size);
+    g_assert_cmpmem(got, size, pattern, size);
+
+    /* And the context keeps working. */
+    g_assert_cmphex(qvirtio_gpu_submit_3d(gpu, CTX, (uint32_t[]){ 0 }, 1,
+                                          true),
+                    ==, VIRTIO_GPU_RESP_OK_NODATA);
+    g_assert_cmphex(unref(gpu, 20), ==, VIRTIO_GPU_RESP_OK_NODATA);
+    qvirtio_gpu_free_backing(gpu, guest);
+    stop(&b);
+}
+
+/* Without a host-visible region there is nothing to map into. */
+static void test_no_region(void *obj, void *data, QGuestAllocator *alloc)
+{
+    Blob b = start(obj, alloc);
+    QVirtioGpu *gpu = b.gpu;
+
+    host3d_blob(gpu, 1, 4096);
+    g_assert_cmphex(map_blob(gpu, 1, 0, NULL), ==, VIRTIO_GPU_RESP_ERR_UNSPEC);
+    g_assert_cmphex(unmap_blob(gpu, 1), ==,
+                    VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER);
+    g_assert_cmphex(unref(gpu, 1), ==, VIRTIO_GPU_RESP_OK_NODATA);
+    stop(&b);
+}
+
+static void register_virtio_gpu_blob_test(void)
+{
+    qos_add_test("create-bad", "virtio-gpu-blob", test_create_bad, NULL);
+    qos_add_test("map-bad", "virtio-gpu-blob", test_map_bad, NULL);
+    qos_add_test("coherence", "virtio-gpu-blob", test_coherence, NULL);
+    qos_add_test("linux-pattern", "virtio-gpu-blob", test_linux_pattern,
+                 NULL);
+    qos_add_test("many-and-reset", "virtio-gpu-blob", test_many_and_reset,
+                 NULL);
+    qos_add_test("release-wait", "virtio-gpu-blob", test_release_wait, NULL);
+    qos_add_test("ctx-destroy", "virtio-gpu-blob", test_ctx_destroy, NULL);
+    qos_add_test("host3d-guest", "virtio-gpu-blob", test_host3d_guest, NULL);
+    qos_add_test("no-region", "virtio-gpu-blob-noregion", test_no_region,
+                 NULL);
+}
+
+libqos_init(register_virtio_gpu_blob_test);
