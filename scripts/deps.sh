@@ -9,7 +9,7 @@ PKGS="build-essential dpkg-dev quilt git ca-certificates xz-utils
  python3 meson ninja-build pkg-config
  libglib2.0-dev libpixman-1-dev zlib1g-dev libcap-ng-dev libattr1-dev
  libfdt-dev libvirglrenderer-dev libepoxy-dev libgbm-dev libegl-dev libdrm-dev
- libegl-mesa0 libgl1-mesa-dri
+ libegl-mesa0 libgl1-mesa-dri virgl-server mesa-vulkan-drivers
  seabios ipxe-qemu qemu-system-data"
 
 missing=""

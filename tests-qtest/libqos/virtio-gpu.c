@@ -25,7 +25,8 @@ static void *qvirtio_gpu_pci_get_driver(void *object, const char *interface)
     if (!g_strcmp0(interface, "virtio-gpu") ||
         !g_strcmp0(interface, "virtio-gpu-gl") ||
         !g_strcmp0(interface, "virtio-gpu-blob") ||
-        !g_strcmp0(interface, "virtio-gpu-blob-noregion")) {
+        !g_strcmp0(interface, "virtio-gpu-blob-noregion") ||
+        !g_strcmp0(interface, "virtio-gpu-venus")) {
         return &v->gpu;
     }
     if (!g_strcmp0(interface, "virtio")) {
@@ -294,6 +295,12 @@ static void virtio_gpu_register_nodes(void)
         .after_cmd_line = "-vga none -display egl-headless",
     };
 
+    /* venus (Vulkan) through virglrenderer's render server */
+    QOSGraphEdgeOptions venus_opts = {
+        .extra_device_opts = "addr=04.0,venus=on,blob=on,hostmem=64M",
+        .after_cmd_line = "-vga none -display egl-headless",
+    };
+
     add_qpci_address(&gl_opts, &addr);
     qos_node_create_driver("virtio-gpu-gl-pci", virtio_gpu_pci_create);
     qos_node_consumes("virtio-gpu-gl-pci", "pci-bus", &gl_opts);
@@ -315,6 +322,12 @@ static void virtio_gpu_register_nodes(void)
                       &blob_noregion_opts);
     qos_node_produces("virtio-gpu-gl-pci-blob-noregion",
                       "virtio-gpu-blob-noregion");
+
+    add_qpci_address(&venus_opts, &addr);
+    qos_node_create_driver_named("virtio-gpu-gl-pci-venus",
+                                 "virtio-gpu-gl-pci", virtio_gpu_pci_create);
+    qos_node_consumes("virtio-gpu-gl-pci-venus", "pci-bus", &venus_opts);
+    qos_node_produces("virtio-gpu-gl-pci-venus", "virtio-gpu-venus");
 }
 
 libqos_init(virtio_gpu_register_nodes);
