@@ -20,12 +20,9 @@
 /* The parts of virglrenderer's command protocol the tests speak. */
 #define VIRGL_CMD0(cmd, obj, len)   ((cmd) | ((obj) << 8) | ((len) << 16))
 #define VIRGL_CCMD_RESOURCE_COPY_REGION 17
-#define VIRGL_CCMD_PIPE_RESOURCE_CREATE 48
 #define VIRGL_FORMAT_R8_UNORM           64
 #define PIPE_BUFFER                     0
 #define VIRGL_BIND_VERTEX_BUFFER        (1 << 4)
-#define VIRGL_RESOURCE_FLAG_MAP_PERSISTENT (1 << 1)
-#define VIRGL_RESOURCE_FLAG_MAP_COHERENT   (1 << 2)
 
 #define BLOB_FEATURES ((1ull << VIRTIO_GPU_F_VIRGL) | \
                        (1ull << VIRTIO_GPU_F_RESOURCE_BLOB))
@@ -61,53 +58,14 @@ static void stop(Blob *b)
     qvirtio_gpu_stop(b->gpu);
 }
 
-/* Have the renderer make a buffer object @blob_id of @size in CTX. */
-static void make_host_object(QVirtioGpu *gpu, uint32_t blob_id,
-                             uint32_t size, bool mappable)
-{
-    const uint32_t stream[] = {
-        VIRGL_CMD0(VIRGL_CCMD_PIPE_RESOURCE_CREATE, 0, 11),
-        PIPE_BUFFER, VIRGL_FORMAT_R8_UNORM, VIRGL_BIND_VERTEX_BUFFER,
-        size, 1, 1, 1, 0, 0,
-        mappable ? VIRGL_RESOURCE_FLAG_MAP_PERSISTENT |
-                   VIRGL_RESOURCE_FLAG_MAP_COHERENT : 0,
-        blob_id,
-    };
-
-    g_assert_cmphex(qvirtio_gpu_submit_3d(gpu, CTX, stream,
-                                          ARRAY_SIZE(stream), false),
-                    ==, VIRTIO_GPU_RESP_OK_NODATA);
-}
-
-typedef struct CreateBlob {
-    struct virtio_gpu_resource_create_blob c;
-    struct virtio_gpu_mem_entry ents[4];
-} CreateBlob;
-
-/* The entries cover @covered bytes from @guest_addr, in equal parts. */
 static uint32_t create_blob_covering(QVirtioGpu *gpu, uint32_t id,
                                      uint32_t ctx, uint32_t mem,
                                      uint32_t flags, uint64_t blob_id,
                                      uint64_t size, uint64_t guest_addr,
                                      uint32_t nr_entries, uint64_t covered)
 {
-    CreateBlob cb = { 0 };
-    uint32_t i, n = MIN(nr_entries, 4);
-
-    qvirtio_gpu_hdr_init(&cb.c.hdr, VIRTIO_GPU_CMD_RESOURCE_CREATE_BLOB,
-                         ctx);
-    cb.c.resource_id = id;
-    cb.c.blob_mem = mem;
-    cb.c.blob_flags = flags;
-    cb.c.blob_id = blob_id;
-    cb.c.size = size;
-    cb.c.nr_entries = nr_entries;
-    for (i = 0; i < n; i++) {
-        cb.ents[i].addr = guest_addr + i * (covered / n);
-        cb.ents[i].length = covered / n;
-    }
-    return qvirtio_gpu_cmd_nodata(gpu, &cb, sizeof(cb.c) +
-                                  n * sizeof(cb.ents[0]), false);
+    return qvirtio_gpu_create_blob(gpu, id, ctx, mem, flags, blob_id, size,
+                                   guest_addr, nr_entries, covered);
 }
 
 static uint32_t create_blob(QVirtioGpu *gpu, uint32_t id, uint32_t ctx,
@@ -115,8 +73,14 @@ static uint32_t create_blob(QVirtioGpu *gpu, uint32_t id, uint32_t ctx,
                             uint64_t size, uint64_t guest_addr,
                             uint32_t nr_entries)
 {
-    return create_blob_covering(gpu, id, ctx, mem, flags, blob_id, size,
-                                guest_addr, nr_entries, size);
+    return qvirtio_gpu_create_blob(gpu, id, ctx, mem, flags, blob_id, size,
+                                   guest_addr, nr_entries, size);
+}
+
+static void make_host_object(QVirtioGpu *gpu, uint32_t blob_id,
+                             uint32_t size, bool mappable)
+{
+    qvirtio_gpu_virgl_buffer_object(gpu, CTX, blob_id, size, mappable);
 }
 
 /* A mappable HOST3D blob, the way Mesa makes coherent buffers. */
@@ -132,18 +96,7 @@ static void host3d_blob(QVirtioGpu *gpu, uint32_t id, uint32_t size)
 static uint32_t map_blob(QVirtioGpu *gpu, uint32_t id, uint64_t offset,
                          uint32_t *map_info)
 {
-    struct virtio_gpu_resource_map_blob m = {
-        .resource_id = id, .offset = offset,
-    };
-    struct virtio_gpu_resp_map_info resp;
-    uint32_t type;
-
-    qvirtio_gpu_hdr_init(&m.hdr, VIRTIO_GPU_CMD_RESOURCE_MAP_BLOB, 0);
-    type = qvirtio_gpu_cmd(gpu, &m, sizeof(m), &resp, sizeof(resp), false);
-    if (map_info) {
-        *map_info = resp.map_info;
-    }
-    return type;
+    return qvirtio_gpu_map_blob(gpu, id, offset, map_info);
 }
 
 static uint32_t unmap_blob(QVirtioGpu *gpu, uint32_t id)
@@ -494,7 +447,7 @@ static void test_release_wait(void *obj, void *data, QGuestAllocator *alloc)
 {
     Blob b = start(obj, alloc);
     QVirtioGpu *gpu = b.gpu;
-    CreateBlob cb = { 0 };
+    struct virtio_gpu_resource_create_blob cb = { 0 };
     struct virtio_gpu_ctrl_hdr resp;
     QVirtioGpuReq r;
     int i;
@@ -512,14 +465,13 @@ static void test_release_wait(void *obj, void *data, QGuestAllocator *alloc)
 
     /* Id 7 again: no answer while the release is held back... */
     make_host_object(gpu, 7, 4096, true);
-    qvirtio_gpu_hdr_init(&cb.c.hdr, VIRTIO_GPU_CMD_RESOURCE_CREATE_BLOB,
-                         CTX);
-    cb.c.resource_id = 7;
-    cb.c.blob_mem = VIRTIO_GPU_BLOB_MEM_HOST3D;
-    cb.c.blob_flags = VIRTIO_GPU_BLOB_FLAG_USE_MAPPABLE;
-    cb.c.blob_id = 7;
-    cb.c.size = 4096;
-    qvirtio_gpu_cmd_send(gpu, &cb.c, sizeof(cb.c), sizeof(resp), false, &r);
+    qvirtio_gpu_hdr_init(&cb.hdr, VIRTIO_GPU_CMD_RESOURCE_CREATE_BLOB, CTX);
+    cb.resource_id = 7;
+    cb.blob_mem = VIRTIO_GPU_BLOB_MEM_HOST3D;
+    cb.blob_flags = VIRTIO_GPU_BLOB_FLAG_USE_MAPPABLE;
+    cb.blob_id = 7;
+    cb.size = 4096;
+    qvirtio_gpu_cmd_send(gpu, &cb, sizeof(cb), sizeof(resp), false, &r);
     for (i = 0; i < 20; i++) {
         g_assert_false(qvirtio_gpu_cmd_poll(gpu, &r, &resp));
     }

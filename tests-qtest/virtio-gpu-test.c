@@ -189,25 +189,6 @@ static void test_bad_input(void *obj, void *data, QGuestAllocator *alloc)
     qvirtio_gpu_stop(gpu);
 }
 
-/* Read a binary PPM written by screendump. */
-static uint8_t *read_ppm(const char *path, int *w, int *h)
-{
-    g_autofree char *contents = NULL;
-    gsize len;
-    int maxval, n = 0;
-    uint8_t *pix;
-
-    g_assert_true(g_file_get_contents(path, &contents, &len, NULL));
-    g_assert_cmpint(sscanf(contents, "P6 %d %d %d%n", w, h, &maxval, &n),
-                    ==, 3);
-    g_assert_cmpint(maxval, ==, 255);
-    n++;                /* the single white space after maxval */
-    g_assert_cmpuint(len, ==, n + *w * *h * 3);
-    pix = g_malloc(*w * *h * 3);
-    memcpy(pix, contents + n, *w * *h * 3);
-    return pix;
-}
-
 static uint32_t pattern_bgrx(int x, int y)
 {
     return (x * 4) | ((y * 8) << 8) | ((x ^ y) << 16) | 0xff000000u;
@@ -222,11 +203,9 @@ static void test_2d_scanout(void *obj, void *data, QGuestAllocator *alloc)
     const uint32_t rid = 7, w = 64, h = 32;
     QVirtioGpu *gpu = start(&((QVirtioGpuPCI *)obj)->gpu, alloc);
     g_autofree uint32_t *pixels = g_new(uint32_t, w * h);
-    g_autofree char *dump = NULL;
     g_autofree uint8_t *ppm = NULL;
     uint64_t backing;
-    int x, y, pw, ph, fd;
-    QDict *rsp;
+    int x, y, pw, ph;
 
     for (y = 0; y < h; y++) {
         for (x = 0; x < w; x++) {
@@ -251,18 +230,7 @@ static void test_2d_scanout(void *obj, void *data, QGuestAllocator *alloc)
                     VIRTIO_GPU_RESP_OK_NODATA);
     g_assert_cmphex(flush(gpu, rid, w, h), ==, VIRTIO_GPU_RESP_OK_NODATA);
 
-    fd = g_file_open_tmp("virtio-gpu-test-XXXXXX.ppm", &dump, NULL);
-    g_assert_cmpint(fd, >=, 0);
-    close(fd);
-    rsp = qtest_qmp(gpu->qts, "{'execute': 'screendump',"
-                    " 'arguments': {'filename': %s}}", dump);
-    if (!qdict_haskey(rsp, "return")) {
-        g_error("screendump: %s", qdict_get_str(qdict_get_qdict(rsp, "error"),
-                                                "desc"));
-    }
-    qobject_unref(rsp);
-    ppm = read_ppm(dump, &pw, &ph);
-    unlink(dump);
+    ppm = qvirtio_gpu_screendump(gpu, &pw, &ph);
     g_assert_cmpint(pw, ==, w);
     g_assert_cmpint(ph, ==, h);
     for (y = 0; y < h; y++) {

@@ -8,6 +8,7 @@
 #include "qemu/osdep.h"
 #include "../libqtest.h"
 #include "qemu/module.h"
+#include "qapi/qmp/qdict.h"
 #include "standard-headers/linux/virtio_config.h"
 #include "standard-headers/linux/virtio_ids.h"
 #include "qgraph.h"
@@ -262,6 +263,109 @@ uint32_t qvirtio_gpu_submit_3d(QVirtioGpu *gpu, uint32_t ctx_id,
     cs->size = ndw * 4;
     memcpy(cs + 1, dw, ndw * 4);
     return qvirtio_gpu_cmd_nodata(gpu, buf, len, fence);
+}
+
+uint32_t qvirtio_gpu_create_blob(QVirtioGpu *gpu, uint32_t id, uint32_t ctx,
+                                 uint32_t mem, uint32_t flags,
+                                 uint64_t blob_id, uint64_t size,
+                                 uint64_t guest_addr, uint32_t nr_entries,
+                                 uint64_t covered)
+{
+    struct {
+        struct virtio_gpu_resource_create_blob c;
+        struct virtio_gpu_mem_entry ents[4];
+    } cb = { 0 };
+    uint32_t i, n = MIN(nr_entries, 4);
+
+    qvirtio_gpu_hdr_init(&cb.c.hdr, VIRTIO_GPU_CMD_RESOURCE_CREATE_BLOB,
+                         ctx);
+    cb.c.resource_id = id;
+    cb.c.blob_mem = mem;
+    cb.c.blob_flags = flags;
+    cb.c.blob_id = blob_id;
+    cb.c.size = size;
+    cb.c.nr_entries = nr_entries;
+    for (i = 0; i < n; i++) {
+        cb.ents[i].addr = guest_addr + i * (covered / n);
+        cb.ents[i].length = covered / n;
+    }
+    return qvirtio_gpu_cmd_nodata(gpu, &cb, sizeof(cb.c) +
+                                  n * sizeof(cb.ents[0]), false);
+}
+
+uint32_t qvirtio_gpu_map_blob(QVirtioGpu *gpu, uint32_t id, uint64_t offset,
+                              uint32_t *map_info)
+{
+    struct virtio_gpu_resource_map_blob m = {
+        .resource_id = id, .offset = offset,
+    };
+    struct virtio_gpu_resp_map_info resp;
+    uint32_t type;
+
+    qvirtio_gpu_hdr_init(&m.hdr, VIRTIO_GPU_CMD_RESOURCE_MAP_BLOB, 0);
+    type = qvirtio_gpu_cmd(gpu, &m, sizeof(m), &resp, sizeof(resp), false);
+    if (map_info) {
+        *map_info = resp.map_info;
+    }
+    return type;
+}
+
+/* The parts of virglrenderer's protocol a buffer object needs. */
+#define VIRGL_CCMD_PIPE_RESOURCE_CREATE 48
+#define VIRGL_FORMAT_R8_UNORM           64
+#define PIPE_BUFFER                     0
+#define VIRGL_BIND_VERTEX_BUFFER        (1 << 4)
+#define VIRGL_RESOURCE_FLAG_MAP_PERSISTENT (1 << 1)
+#define VIRGL_RESOURCE_FLAG_MAP_COHERENT   (1 << 2)
+
+void qvirtio_gpu_virgl_buffer_object(QVirtioGpu *gpu, uint32_t ctx,
+                                     uint32_t blob_id, uint32_t size,
+                                     bool mappable)
+{
+    const uint32_t stream[] = {
+        VIRGL_CCMD_PIPE_RESOURCE_CREATE | (11 << 16),
+        PIPE_BUFFER, VIRGL_FORMAT_R8_UNORM, VIRGL_BIND_VERTEX_BUFFER,
+        size, 1, 1, 1, 0, 0,
+        mappable ? VIRGL_RESOURCE_FLAG_MAP_PERSISTENT |
+                   VIRGL_RESOURCE_FLAG_MAP_COHERENT : 0,
+        blob_id,
+    };
+
+    g_assert_cmphex(qvirtio_gpu_submit_3d(gpu, ctx, stream,
+                                          ARRAY_SIZE(stream), false),
+                    ==, VIRTIO_GPU_RESP_OK_NODATA);
+}
+
+uint8_t *qvirtio_gpu_screendump(QVirtioGpu *gpu, int *width, int *height)
+{
+    g_autofree char *path = NULL;
+    g_autofree char *contents = NULL;
+    int fd, maxval, n = 0;
+    uint8_t *pix;
+    gsize len;
+    QDict *rsp;
+
+    fd = g_file_open_tmp("virtio-gpu-test-XXXXXX.ppm", &path, NULL);
+    g_assert_cmpint(fd, >=, 0);
+    close(fd);
+    rsp = qtest_qmp(gpu->qts, "{'execute': 'screendump',"
+                    " 'arguments': {'filename': %s}}", path);
+    if (!qdict_haskey(rsp, "return")) {
+        g_error("screendump: %s", qdict_get_str(qdict_get_qdict(rsp, "error"),
+                                                "desc"));
+    }
+    qobject_unref(rsp);
+
+    g_assert_true(g_file_get_contents(path, &contents, &len, NULL));
+    unlink(path);
+    g_assert_cmpint(sscanf(contents, "P6 %d %d %d%n", width, height,
+                           &maxval, &n), ==, 3);
+    g_assert_cmpint(maxval, ==, 255);
+    n++;                /* the single white space after maxval */
+    g_assert_cmpuint(len, ==, n + *width * *height * 3);
+    pix = g_malloc(*width * *height * 3);
+    memcpy(pix, contents + n, *width * *height * 3);
+    return pix;
 }
 
 static void virtio_gpu_register_nodes(void)

@@ -88,4 +88,27 @@ uint32_t qvirtio_gpu_ctx_resource(QVirtioGpu *gpu, uint32_t type,
 uint32_t qvirtio_gpu_submit_3d(QVirtioGpu *gpu, uint32_t ctx_id,
                                const uint32_t *dw, size_t ndw, bool fence);
 
+/*
+ * RESOURCE_CREATE_BLOB with @nr_entries entries (at most 4 sent) that
+ * cover @covered bytes from @guest_addr in equal parts.
+ */
+uint32_t qvirtio_gpu_create_blob(QVirtioGpu *gpu, uint32_t id, uint32_t ctx,
+                                 uint32_t mem, uint32_t flags,
+                                 uint64_t blob_id, uint64_t size,
+                                 uint64_t guest_addr, uint32_t nr_entries,
+                                 uint64_t covered);
+uint32_t qvirtio_gpu_map_blob(QVirtioGpu *gpu, uint32_t id, uint64_t offset,
+                              uint32_t *map_info);
+/*
+ * Have virgl make buffer object @blob_id of @size bytes in @ctx (with
+ * an inline PIPE_RESOURCE_CREATE, as Mesa does), persistently and
+ * coherently mappable if @mappable.
+ */
+void qvirtio_gpu_virgl_buffer_object(QVirtioGpu *gpu, uint32_t ctx,
+                                     uint32_t blob_id, uint32_t size,
+                                     bool mappable);
+
+/* screendump of the console, as RGB bytes; g_free() it. */
+uint8_t *qvirtio_gpu_screendump(QVirtioGpu *gpu, int *width, int *height);
+
 #endif
