@@ -3,6 +3,7 @@
 #   make          fetch the Debian base, apply the series, build QEMU + qtests
 #   make check    build, then run the test suites; ends "N passed, N failed"
 #   make bench    run the benchmarks, printing figures
+#   make check-asan  the tests on an AddressSanitizer/LeakSanitizer build
 #   make series   export the series as git format-patch files, and check that
 #                 they apply to a fresh unpack with git am and with quilt
 #   make clean    remove everything derived, keeping the download cache
@@ -19,7 +20,7 @@ JOBS     ?= $(shell nproc)
 
 SERIES_INPUTS := $(shell find patches hw-display include-hw tests-qtest -type f 2>/dev/null)
 
-.PHONY: all build check bench series check-series clean distclean deps FORCE
+.PHONY: all build check check-asan bench series check-series clean distclean deps FORCE
 all: build
 
 deps:
@@ -45,10 +46,31 @@ build: $(B)/tree.stamp $(OBJ)/build.ninja
 check: build check-series
 	@scripts/run-tests.sh $(OBJ)
 
+# The same tests on a build with AddressSanitizer and LeakSanitizer
+# (without -Werror: gcc warns about upstream code under ASan; the normal
+# build keeps -Werror).
+ASAN_OBJ := $(B)/obj-asan
+$(ASAN_OBJ)/build.ninja: scripts/build/configure.sh scripts/build/devices-x86_64.mak | $(B)/tree.stamp
+	@echo "configure: $(ASAN_OBJ) (log: $(B)/configure-asan.log)"
+	@rm -rf $(ASAN_OBJ)
+	@QEMU_CONFIGURE_EXTRA="--enable-sanitizers --disable-werror" scripts/build/configure.sh $(TREE) $(ASAN_OBJ) \
+	    > $(B)/configure-asan.log 2>&1 || \
+	    { tail -n 30 $(B)/configure-asan.log; echo "error: configure failed" >&2; exit 1; }
+
+check-asan: $(B)/tree.stamp $(ASAN_OBJ)/build.ninja
+	@$(NINJA) -C $(ASAN_OBJ) -j$(JOBS) qemu-system-x86_64 $(QTESTS)
+	@ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions=$(CURDIR)/scripts/lsan.supp:print_suppressions=0 \
+	    scripts/run-tests.sh $(ASAN_OBJ)
+
 # Benchmarks print figures; they are not part of make check.
 bench: build
-	@VIRTIO_GPU_HOSTMEM_BENCH=1 QTEST_QEMU_BINARY=./qemu-system-x86_64 \
-	    sh -c 'cd $(OBJ) && ./tests/qtest/virtio-gpu-hostmem-test' | grep -v '^# starting'
+	@echo "== the host-visible region, through qtest properties"
+	@cd $(OBJ) && VIRTIO_GPU_HOSTMEM_BENCH=1 QTEST_QEMU_BINARY=./qemu-system-x86_64 \
+	    ./tests/qtest/virtio-gpu-hostmem-test | grep '^# [^sSE]'
+	@echo "== virgl blob commands, through the libqos driver"
+	@cd $(OBJ) && VIRTIO_GPU_BENCH=1 QTEST_QEMU_BINARY=./qemu-system-x86_64 \
+	    ./tests/qtest/qos-test -p /x86_64/pc/i440FX-pcihost/pci-bus-pc/pci-bus/virtio-gpu-gl-pci-blob/virtio-gpu-blob/virtio-gpu-blob-tests/bench \
+	    2>/dev/null | grep '^# [^sSE]'
 
 series: $(B)/tree.stamp
 	@scripts/export-series.sh $(TREE) $(B)/series

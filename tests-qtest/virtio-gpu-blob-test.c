@@ -562,8 +562,110 @@ static void test_no_region(void *obj, void *data, QGuestAllocator *alloc)
     stop(&b);
 }
 
+/*
+ * Benchmark (VIRTIO_GPU_BENCH=1): what blob commands cost QEMU, in CPU
+ * time of the QEMU process (all threads), so that the test driver's own
+ * time does not count; each also beyond the cost of as many no-op
+ * commands (GET_DISPLAY_INFO), which is what the qtest transport adds.
+ */
+typedef struct Meter {
+    QVirtioGpu *gpu;
+    gint64 wall;
+    uint64_t cpu;
+} Meter;
+
+static Meter meter_start(QVirtioGpu *gpu)
+{
+    return (Meter) {
+        gpu, g_get_monotonic_time(), qvirtio_gpu_qemu_cpu_ns(gpu)
+    };
+}
+
+/* QEMU CPU us per iteration; @wall_us gets the wall-clock figure. */
+static double meter_us(Meter m, int n, double *wall_us)
+{
+    double cpu = (qvirtio_gpu_qemu_cpu_ns(m.gpu) - m.cpu) / 1000.0 / n;
+
+    *wall_us = (double)(g_get_monotonic_time() - m.wall) / n;
+    return cpu;
+}
+
+static void test_bench(void *obj, void *data, QGuestAllocator *alloc)
+{
+    static const int live[] = { 1, 100, 1000 };
+    const int n = 300;
+    Blob b = start(obj, alloc);
+    QVirtioGpu *gpu = b.gpu;
+    struct virtio_gpu_ctrl_hdr nop;
+    struct virtio_gpu_resp_display_info di;
+    double nop_us, us, wall, first = 0;
+    int i, k, have = 0;
+    Meter m;
+
+    m = meter_start(gpu);
+    for (i = 0; i < n; i++) {
+        qvirtio_gpu_hdr_init(&nop, VIRTIO_GPU_CMD_GET_DISPLAY_INFO, 0);
+        qvirtio_gpu_cmd(gpu, &nop, sizeof(nop), &di, sizeof(di), false);
+    }
+    nop_us = meter_us(m, n, &wall);
+    printf("# no-op command: QEMU %.1f us CPU (%.1f us wall)\n", nop_us,
+           wall);
+
+    /* map+unmap of one 64 KiB HOST3D blob, with others live */
+    host3d_blob(gpu, 1, 64 * KiB);
+    for (k = 0; k < ARRAY_SIZE(live); k++) {
+        for (; have < live[k]; have++) {
+            host3d_blob(gpu, 10 + have, 4096);
+            g_assert_cmphex(map_blob(gpu, 10 + have, have * 4096ull, NULL),
+                            ==, VIRTIO_GPU_RESP_OK_MAP_INFO);
+        }
+        m = meter_start(gpu);
+        for (i = 0; i < n; i++) {
+            g_assert_cmphex(map_blob(gpu, 1, 32 * MiB, NULL), ==,
+                            VIRTIO_GPU_RESP_OK_MAP_INFO);
+            g_assert_cmphex(unmap_blob(gpu, 1), ==,
+                            VIRTIO_GPU_RESP_OK_NODATA);
+        }
+        us = meter_us(m, n, &wall) - 2 * nop_us;
+        first = first ?: us;
+        printf("# map+unmap, 64 KiB HOST3D blob, %4d live: QEMU %.1f us "
+               "CPU beyond 2 no-ops (%.2fx the 1-live cost), %.0f "
+               "cycles/s wall\n", live[k], us, us / first, 1e6 / wall);
+    }
+
+    /* CREATE_BLOB+UNREF, of a buffer object made by a submit */
+    m = meter_start(gpu);
+    for (i = 0; i < n; i++) {
+        host3d_blob(gpu, 100000 + i, 64 * KiB);
+        g_assert_cmphex(unref(gpu, 100000 + i), ==,
+                        VIRTIO_GPU_RESP_OK_NODATA);
+    }
+    us = meter_us(m, n, &wall) - 3 * nop_us;
+    printf("# SUBMIT(object)+CREATE_BLOB+UNREF, 64 KiB: QEMU %.1f us CPU "
+           "beyond 3 no-ops, %.0f per second wall\n", us, 1e6 / wall);
+
+    /* The Linux driver's loop: create, map, unmap, unref, same id */
+    m = meter_start(gpu);
+    for (i = 0; i < n; i++) {
+        host3d_blob(gpu, 5, 64 * KiB);
+        g_assert_cmphex(map_blob(gpu, 5, 32 * MiB, NULL), ==,
+                        VIRTIO_GPU_RESP_OK_MAP_INFO);
+        g_assert_cmphex(unmap_blob(gpu, 5), ==, VIRTIO_GPU_RESP_OK_NODATA);
+        g_assert_cmphex(unref(gpu, 5), ==, VIRTIO_GPU_RESP_OK_NODATA);
+    }
+    us = meter_us(m, n, &wall);
+    printf("# create+map+unmap+unref, same id and offset: %.2f ms wall per "
+           "iteration; QEMU %.1f us CPU beyond 5 no-ops\n", wall / 1000,
+           us - 5 * nop_us);
+    stop(&b);
+}
+
 static void register_virtio_gpu_blob_test(void)
 {
+    if (g_getenv("VIRTIO_GPU_BENCH")) {
+        qos_add_test("bench", "virtio-gpu-blob", test_bench, NULL);
+        return;
+    }
     qos_add_test("create-bad", "virtio-gpu-blob", test_create_bad, NULL);
     qos_add_test("map-bad", "virtio-gpu-blob", test_map_bad, NULL);
     qos_add_test("coherence", "virtio-gpu-blob", test_coherence, NULL);

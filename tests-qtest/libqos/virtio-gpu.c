@@ -336,6 +336,59 @@ void qvirtio_gpu_virgl_buffer_object(QVirtioGpu *gpu, uint32_t ctx,
                     ==, VIRTIO_GPU_RESP_OK_NODATA);
 }
 
+/* libqtest names its socket after the test's pid; find QEMU by it. */
+static pid_t qemu_pid(void)
+{
+    g_autofree char *needle = g_strdup_printf("/qtest-%d.sock", getpid());
+    const char *name;
+    GDir *dir = g_dir_open("/proc", 0, NULL);
+    pid_t pid = 0;
+
+    g_assert_nonnull(dir);
+    while (!pid && (name = g_dir_read_name(dir))) {
+        g_autofree char *path = g_strdup_printf("/proc/%s/cmdline", name);
+        g_autofree char *cmdline = NULL;
+        gsize len, i;
+
+        if (!g_ascii_isdigit(name[0]) ||
+            !g_file_get_contents(path, &cmdline, &len, NULL)) {
+            continue;
+        }
+        for (i = 0; i + 1 < len; i++) {
+            if (!cmdline[i]) {
+                cmdline[i] = ' ';
+            }
+        }
+        if (strstr(cmdline, needle) && strstr(cmdline, "-accel qtest")) {
+            pid = atoi(name);
+        }
+    }
+    g_dir_close(dir);
+    g_assert_cmpint(pid, >, 0);
+    return pid;
+}
+
+uint64_t qvirtio_gpu_qemu_cpu_ns(QVirtioGpu *gpu)
+{
+    g_autofree char *tasks = g_strdup_printf("/proc/%d/task", qemu_pid());
+    GDir *dir = g_dir_open(tasks, 0, NULL);
+    const char *name;
+    uint64_t total = 0;
+
+    g_assert_nonnull(dir);
+    while ((name = g_dir_read_name(dir))) {
+        g_autofree char *path = g_strdup_printf("%s/%s/schedstat", tasks,
+                                                name);
+        g_autofree char *stat = NULL;
+
+        if (g_file_get_contents(path, &stat, NULL, NULL)) {
+            total += g_ascii_strtoull(stat, NULL, 10);
+        }
+    }
+    g_dir_close(dir);
+    return total;
+}
+
 uint8_t *qvirtio_gpu_screendump(QVirtioGpu *gpu, int *width, int *height)
 {
     g_autofree char *path = NULL;

@@ -108,6 +108,12 @@ void qvirtio_gpu_virgl_buffer_object(QVirtioGpu *gpu, uint32_t ctx,
                                      uint32_t blob_id, uint32_t size,
                                      bool mappable);
 
+/*
+ * CPU time the QEMU process has used so far, all threads, in ns: for
+ * benchmarks that want the device's cost without the test's.
+ */
+uint64_t qvirtio_gpu_qemu_cpu_ns(QVirtioGpu *gpu);
+
 /* screendump of the console, as RGB bytes; g_free() it. */
 uint8_t *qvirtio_gpu_screendump(QVirtioGpu *gpu, int *width, int *height);
 
