@@ -1,7 +1,10 @@
 # virtio-gpu blob resources and host-visible memory for QEMU 7.2 (Debian 12)
 #
+#   make demo     build, boot a Linux guest on the device, print a report
 #   make          fetch the Debian base, apply the series, build QEMU + qtests
-#   make check    build, then run the test suites; ends "N passed, N failed"
+#   make check    build, then run the test suites (qtests, the series
+#                 applied to a fresh unpack, a Linux guest); ends
+#                 "N passed, N failed"
 #   make bench    run the benchmarks, printing figures
 #   make check-asan  the tests on an AddressSanitizer/LeakSanitizer build
 #   make series   export the series as git format-patch files, and check that
@@ -20,7 +23,7 @@ JOBS     ?= $(shell nproc)
 
 SERIES_INPUTS := $(shell find patches hw-display include-hw tests-qtest -type f 2>/dev/null)
 
-.PHONY: all build check check-asan bench series check-series clean distclean deps FORCE
+.PHONY: all build check check-asan bench demo guest series check-series clean distclean deps FORCE
 all: build
 
 deps:
@@ -43,8 +46,19 @@ $(OBJ)/build.ninja: scripts/build/configure.sh scripts/build/devices-x86_64.mak 
 build: $(B)/tree.stamp $(OBJ)/build.ninja
 	@$(NINJA) -C $(OBJ) -j$(JOBS) qemu-system-x86_64 $(QTESTS)
 
-check: build check-series
-	@scripts/run-tests.sh $(OBJ)
+# The guest: Debian 12's kernel, busybox and the in-guest test program.
+GUEST_IMG := $(B)/guest/img/initrd.gz
+GUEST_INPUTS := $(wildcard scripts/guest/*)
+$(GUEST_IMG): $(GUEST_INPUTS) | deps
+	@scripts/guest/fetch-kernel.sh $(B)/guest/kernel > $(B)/guest-kernel.path
+	@scripts/guest/build-initramfs.sh "$$(cat $(B)/guest-kernel.path)" $(B)/guest/img
+guest: $(GUEST_IMG)
+
+check: build check-series $(GUEST_IMG)
+	@GUEST_IMG_DIR=$(B)/guest/img scripts/run-tests.sh $(OBJ)
+
+demo: build $(GUEST_IMG)
+	@python3 scripts/guest/run-guest.py $(B)/guest/img --demo $(B)/demo-frame.png
 
 # The same tests on a build with AddressSanitizer and LeakSanitizer
 # (without -Werror: gcc warns about upstream code under ASan; the normal
@@ -79,7 +93,8 @@ check-series: series
 	@scripts/check-series.sh $(BASE) $(B)/series
 
 clean:
-	rm -rf $(OBJ) $(TREE) $(TREE).stage $(B)/dev $(B)/series $(B)/*.stamp $(B)/*.log
+	rm -rf $(OBJ) $(ASAN_OBJ) $(TREE) $(TREE).stage $(B)/dev $(B)/series \
+	    $(B)/guest/img $(B)/*.stamp $(B)/*.log $(B)/*.path $(B)/*.png
 
 distclean:
 	rm -rf $(B)

@@ -10,7 +10,8 @@ PKGS="build-essential dpkg-dev quilt git ca-certificates xz-utils
  libglib2.0-dev libpixman-1-dev zlib1g-dev libcap-ng-dev libattr1-dev
  libfdt-dev libvirglrenderer-dev libepoxy-dev libgbm-dev libegl-dev libdrm-dev
  libegl-mesa0 libgl1-mesa-dri virgl-server mesa-vulkan-drivers
- seabios ipxe-qemu qemu-system-data"
+ seabios ipxe-qemu qemu-system-data
+ busybox-static cpio kmod"
 
 missing=""
 for p in $PKGS; do

@@ -9,5 +9,15 @@ tests="qtest-x86_64/qos-test qtest-x86_64/virtio-gpu-hostmem-test"
 
 rc=0
 meson test -C "$obj" --no-rebuild --print-errorlogs $tests || rc=$?
-python3 "$top/scripts/summarize-tests.py" "$obj/meson-logs/testlog.json" || rc=1
+
+# The Linux guest lane, when an image was built.
+taps=""
+if [ -n "${GUEST_IMG_DIR:-}" ]; then
+    echo "== Linux guest on virtio-gpu-gl-pci,blob=on,hostmem=256M"
+    QEMU="$obj/qemu-system-x86_64" python3 "$top/scripts/guest/run-guest.py" \
+        "$GUEST_IMG_DIR" --tap "$obj/guest.tap" || rc=1
+    taps="$obj/guest.tap"
+fi
+python3 "$top/scripts/summarize-tests.py" "$obj/meson-logs/testlog.json" \
+    $taps || rc=1
 exit $rc

@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Count TAP results in a meson testlog.json; print 'N passed, N failed'.
+"""Count TAP results in a meson testlog.json and in further TAP files;
+print 'N passed, N failed'.
 
 A test program that produced no TAP result but failed counts as one
 failure, so a crash is never lost.  Exits 1 on any failure or when
@@ -27,6 +28,20 @@ with open(sys.argv[1]) as f:
             print("FAILED without a TAP failure: %s (%s)" % (t.get("name"), t.get("result")))
         passed += ok
         failed += nok
+
+for path in sys.argv[2:]:
+    try:
+        lines = open(path).read().splitlines()
+    except OSError:
+        lines = []
+    if not lines:
+        print("FAILED: no results in %s" % path)
+        failed += 1
+    for tap in lines:
+        if re.match(r"not ok\b", tap):
+            failed += 1
+        elif re.match(r"ok\b", tap):
+            passed += 1
 
 if skipped:
     print("%d passed, %d failed, %d skipped" % (passed, failed, skipped))

@@ -1,0 +1,54 @@
+#!/bin/sh
+# Build the guest's initramfs: busybox-static, the kernel modules that
+# virtio-gpu needs in load order, the static in-guest test program, and
+# an /init that runs it and powers off.
+#   scripts/guest/build-initramfs.sh KERNEL_ROOT OUT_DIR
+# Writes OUT_DIR/vmlinuz and OUT_DIR/initrd.gz.
+set -eu
+here=$(cd "$(dirname "$0")" && pwd)
+kroot=$(realpath "$1")
+out=$(realpath -m "$2")
+die() { echo "build-initramfs: error: $*" >&2; exit 1; }
+
+kver=$(ls "$kroot/lib/modules" | head -n 1)
+moddir="$kroot/lib/modules/$kver"
+[ -x /bin/busybox ] || die "/bin/busybox missing (package busybox-static)"
+command -v modinfo >/dev/null || die "modinfo missing (package kmod)"
+command -v cpio >/dev/null || die "cpio missing (package cpio)"
+
+modpath() {
+    p=$(find "$moddir" \( -name "$1.ko" -o -name "$(echo "$1" | tr _ -).ko" \
+        -o -name "$(echo "$1" | tr - _).ko" \) | head -n 1)
+    [ -n "$p" ] || die "kernel $kver lacks module $1 (is it built in, or compressed?)"
+    echo "$p"
+}
+
+# Dependencies first, each module once.
+order=""
+add_module() {
+    case " $order " in *" $1 "*) return ;; esac
+    p=$(modpath "$1")
+    for dep in $(modinfo -F depends "$p" | tr , ' '); do
+        add_module "$dep"
+    done
+    order="$order $1"
+}
+for m in virtio_pci virtio-gpu; do
+    add_module "$m"
+done
+
+rm -rf "$out/root"
+mkdir -p "$out/root/bin" "$out/root/lib/modules" "$out/root/proc" \
+         "$out/root/sys" "$out/root/dev" "$out/root/tmp"
+cp /bin/busybox "$out/root/bin/busybox"
+for m in $order; do
+    cp "$(modpath "$m")" "$out/root/lib/modules/$m.ko"
+done
+echo $order > "$out/root/modules.order"
+gcc -static -O2 -Wall -Werror -o "$out/root/vgpu-guest-test" \
+    "$here/vgpu-guest-test.c" || die "cannot build the in-guest test program"
+cp "$here/init" "$out/root/init"
+chmod +x "$out/root/init"
+(cd "$out/root" && find . | cpio -o -H newc --quiet | gzip -1) > "$out/initrd.gz"
+cp "$kroot/boot/vmlinuz-$kver" "$out/vmlinuz"
+echo "build-initramfs: kernel $kver, modules:$order" >&2

@@ -1,0 +1,199 @@
+#!/usr/bin/env python3
+"""Boot a Linux guest on a virtio-gpu-gl-pci with blobs and host memory,
+run the in-guest test program, and check what the driver and the program
+report.  Prints TAP and a closing "N passed, N failed"; exits non-zero on
+any failure.
+
+    run-guest.py IMAGE_DIR [--tap FILE] [--demo PNG] [--timeout S]
+
+The QEMU binary comes from $QEMU (default: build/obj/qemu-system-x86_64),
+so the same checks can be pointed at another QEMU build.
+"""
+import argparse
+import os
+import re
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+import zlib
+
+HOSTMEM = 256 << 20
+
+
+def write_png(path, width, height, rows):
+    """rows: lists of 0xAARRGGBB; writes an RGB PNG with zlib alone."""
+    raw = b"".join(b"\0" + b"".join(struct.pack(">I", p)[1:] for p in row)
+                   for row in rows)
+
+    def chunk(kind, data):
+        c = kind + data
+        return struct.pack(">I", len(data)) + c + \
+            struct.pack(">I", zlib.crc32(c) & 0xffffffff)
+    with open(path, "wb") as f:
+        f.write(b"\x89PNG\r\n\x1a\n")
+        f.write(chunk(b"IHDR", struct.pack(">IIBBBBB", width, height,
+                                           8, 2, 0, 0, 0)))
+        f.write(chunk(b"IDAT", zlib.compress(raw, 9)))
+        f.write(chunk(b"IEND", b""))
+
+
+def section(log, begin, end):
+    m = re.search(re.escape(begin) + r"\n(.*?)\n" + re.escape(end), log,
+                  re.S)
+    return m.group(1) if m else ""
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("image")
+    ap.add_argument("--tap")
+    ap.add_argument("--demo", metavar="PNG")
+    ap.add_argument("--timeout", type=int, default=300)
+    args = ap.parse_args()
+
+    top = os.path.dirname(os.path.dirname(os.path.dirname(
+        os.path.abspath(__file__))))
+    qemu = os.environ.get("QEMU",
+                          os.path.join(top, "build/obj/qemu-system-x86_64"))
+    results = []
+
+    def check(ok, what):
+        results.append((bool(ok), what))
+
+    append = "console=ttyS0 panic=-1 loglevel=4"
+    if args.demo:
+        append += " vgpu.demo"
+    with tempfile.TemporaryDirectory() as tmp:
+        serial = os.path.join(tmp, "serial.log")
+        cmd = [qemu, "-M", "q35", "-m", "1024", "-smp", "1", "-accel", "tcg",
+               "-nodefaults", "-no-reboot", "-vga", "none",
+               "-display", "egl-headless",
+               "-device", "virtio-gpu-gl-pci,blob=on,hostmem=%d" % HOSTMEM,
+               "-kernel", os.path.join(args.image, "vmlinuz"),
+               "-initrd", os.path.join(args.image, "initrd.gz"),
+               "-append", append, "-serial", "file:" + serial,
+               "-monitor", "none"]
+        start = time.monotonic()
+        try:
+            p = subprocess.run(cmd, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT,
+                               timeout=args.timeout)
+            qemu_out = p.stdout.decode(errors="replace")
+            timed_out = False
+        except subprocess.TimeoutExpired as e:
+            qemu_out = (e.stdout or b"").decode(errors="replace")
+            timed_out = True
+        except OSError as e:
+            print("not ok 1 - guest: cannot run %s: %s" % (qemu, e))
+            print("0 passed, 1 failed")
+            return 1
+        elapsed = time.monotonic() - start
+        log = open(serial, errors="replace").read() \
+            if os.path.exists(serial) else ""
+
+    check(not timed_out and "reboot: Power down" in log,
+          "guest: booted, ran and powered off within %d s (%.1f s)"
+          % (args.timeout, elapsed))
+    if timed_out or "VGPU-TEST-END" not in log:
+        print("# the guest's last console lines:")
+        for line in log.strip().splitlines()[-25:]:
+            print("#   " + line)
+        print("# QEMU said:")
+        for line in qemu_out.strip().splitlines()[-10:]:
+            print("#   " + line)
+
+    dmesg = section(log, "VGPU-DMESG-BEGIN", "VGPU-DMESG-END")
+    feats = section(log, "VGPU-FEATURES-BEGIN", "VGPU-FEATURES-END")
+    test = section(log, "VGPU-TEST-BEGIN", "VGPU-TEST-END")
+    check("[drm] features: +virgl +edid +resource_blob +host_visible"
+          in dmesg, "guest: driver reports "
+          "+virgl +edid +resource_blob +host_visible")
+    check("[drm] features: +context_init" in dmesg,
+          "guest: driver reports +context_init")
+    m = re.search(r"Host memory window: (0x[0-9a-f]+) \+(0x[0-9a-f]+)", dmesg)
+    check(m and int(m.group(2), 16) == HOSTMEM,
+          "guest: driver found the host memory window of hostmem=%d MiB%s"
+          % (HOSTMEM >> 20, " at %s" % m.group(1) if m else ""))
+    check(re.search(r"blob resources\s*: yes", feats) and
+          re.search(r"host visible region\s*: 0x[0-9a-f]+ \+0x10000000",
+                    feats),
+          "guest: debugfs virtio-gpu-features lists blobs and the region")
+
+    # The test program's own TAP, passed through.
+    prog_pass = prog_fail = 0
+    for line in test.splitlines():
+        mm = re.match(r"(not ok|ok) \d+ - (.*)", line)
+        if mm:
+            check(mm.group(1) == "ok", "guest program: " + mm.group(2))
+            prog_pass += mm.group(1) == "ok"
+            prog_fail += mm.group(1) != "ok"
+    summary = re.search(r"^(\d+) passed, (\d+) failed$", test, re.M)
+    check(summary and int(summary.group(1)) == prog_pass and
+          int(summary.group(2)) == prog_fail == 0 and prog_pass >= 20,
+          "guest program: completed, %d passed, %d failed"
+          % (prog_pass, prog_fail))
+
+    timings = [line for line in test.splitlines()
+               if line.startswith("# map-cycle")]
+    if args.demo:
+        frame = section(log, "VGPU-FRAME 96 64", "VGPU-FRAME-END")
+        rows = [[int(px, 16) for px in re.findall(r"[0-9a-f]{8}", line)]
+                for line in frame.splitlines()]
+        ok = len(rows) == 64 and all(len(r) == 96 for r in rows)
+        check(ok, "demo: the frame came back from the guest")
+        if ok:
+            write_png(args.demo, 96, 64, rows)
+        print_report(dmesg, test, timings, args.demo if ok else None, m,
+                     results)
+
+    out = []
+    for i, (ok, what) in enumerate(results, 1):
+        out.append("%s %d - %s" % ("ok" if ok else "not ok", i, what))
+    out.append("1..%d" % len(results))
+    passed = sum(ok for ok, _ in results)
+    failed = len(results) - passed
+    text = "\n".join(out) + "\n"
+    if args.tap:
+        with open(args.tap, "w") as f:
+            f.write(text)
+    if not args.demo:
+        sys.stdout.write(text)
+        for line in timings:
+            print(line)
+    print("%d passed, %d failed" % (passed, failed))
+    return 1 if failed else 0
+
+
+def print_report(dmesg, test, timings, png, window, results):
+    def line(label, text):
+        print("  %-22s %s" % (label, text))
+    print()
+    print("virtio-gpu blobs and host-visible memory, seen from a Linux guest")
+    print("(Debian 12 kernel, TCG, virgl on the host's llvmpipe)")
+    print()
+    for d in re.findall(r"\[drm\] (features: .*)", dmesg):
+        line("negotiated", d)
+    if window:
+        line("host memory window", "%s, %d MiB" % (window.group(1),
+                                                  int(window.group(2), 16)
+                                                  >> 20))
+    def status(word):
+        ok = [o for o, w in results if word in w]
+        return "yes" if ok and all(ok) else "NO"
+    line("HOST3D blob", "created, mapped, written, read back: %s"
+         % status("HOST3D blob"))
+    line("host sees guest bytes", status("the host sees"))
+    line("64 live mappings", status("mapped at once"))
+    line("frame via virgl", png if png else "NOT rendered")
+    for t in timings:
+        line("map path", t.lstrip("# "))
+    passed = sum(ok for ok, _ in results)
+    line("checks", "%d passed, %d failed" % (passed,
+                                               len(results) - passed))
+    print()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,619 @@
+/*
+ * In-guest test of virtio-gpu blob resources and host-visible memory,
+ * through the Linux virtio-gpu DRM driver's uAPI.  Static, no libdrm
+ * (Debian 12's header predates blobs): the uAPI is defined here.
+ * Prints TAP, then "N passed, N failed".
+ *
+ *   vgpu-guest-test [/dev/dri/cardN]        the checks
+ *   vgpu-guest-test --bench [/dev/dri/...]  map-path timings too
+ *   vgpu-guest-test --demo [/dev/dri/...]   and print the rendered frame
+ *
+ * This work is licensed under the terms of the GNU GPL, version 2 or later.
+ */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+/* ---- the virtio-gpu DRM uAPI (include/uapi/drm/virtgpu_drm.h) ---- */
+#define DRM_IOCTL_BASE      'd'
+#define DRM_COMMAND_BASE    0x40
+#define DRM_IOWR(nr, type)  _IOWR(DRM_IOCTL_BASE, nr, type)
+#define DRM_IOW(nr, type)   _IOW(DRM_IOCTL_BASE, nr, type)
+
+struct drm_gem_close { uint32_t handle, pad; };
+#define DRM_IOCTL_GEM_CLOSE DRM_IOW(0x09, struct drm_gem_close)
+
+struct drm_virtgpu_map { uint64_t offset; uint32_t handle, pad; };
+struct drm_virtgpu_execbuffer {
+    uint32_t flags, size;
+    uint64_t command, bo_handles;
+    uint32_t num_bo_handles;
+    int32_t fence_fd;
+    uint32_t ring_idx, pad;
+};
+struct drm_virtgpu_getparam { uint64_t param, value; };
+struct drm_virtgpu_resource_create {
+    uint32_t target, format, bind, width, height, depth, array_size,
+             last_level, nr_samples, flags, bo_handle, res_handle, size,
+             stride;
+};
+struct drm_virtgpu_3d_box { uint32_t x, y, z, w, h, d; };
+struct drm_virtgpu_3d_transfer {
+    uint32_t bo_handle;
+    struct drm_virtgpu_3d_box box;
+    uint32_t level, offset, stride, layer_stride;
+};
+struct drm_virtgpu_3d_wait { uint32_t handle, flags; };
+struct drm_virtgpu_resource_create_blob {
+    uint32_t blob_mem, blob_flags, bo_handle, res_handle;
+    uint64_t size;
+    uint32_t pad, cmd_size;
+    uint64_t cmd, blob_id;
+};
+struct drm_virtgpu_context_set_param { uint64_t param, value; };
+struct drm_virtgpu_context_init {
+    uint32_t num_params, pad;
+    uint64_t ctx_set_params;
+};
+
+#define VIRTGPU_IOCTL(nr, type) DRM_IOWR(DRM_COMMAND_BASE + (nr), type)
+#define IOCTL_MAP              VIRTGPU_IOCTL(0x01, struct drm_virtgpu_map)
+#define IOCTL_EXECBUFFER       VIRTGPU_IOCTL(0x02, \
+                                             struct drm_virtgpu_execbuffer)
+#define IOCTL_GETPARAM         VIRTGPU_IOCTL(0x03, \
+                                             struct drm_virtgpu_getparam)
+#define IOCTL_RESOURCE_CREATE  VIRTGPU_IOCTL(0x04, \
+                                    struct drm_virtgpu_resource_create)
+#define IOCTL_TRANSFER_FROM_HOST VIRTGPU_IOCTL(0x06, \
+                                    struct drm_virtgpu_3d_transfer)
+#define IOCTL_TRANSFER_TO_HOST VIRTGPU_IOCTL(0x07, \
+                                             struct drm_virtgpu_3d_transfer)
+#define IOCTL_WAIT             VIRTGPU_IOCTL(0x08, struct drm_virtgpu_3d_wait)
+#define IOCTL_CREATE_BLOB      VIRTGPU_IOCTL(0x0a, \
+                                    struct drm_virtgpu_resource_create_blob)
+#define IOCTL_CONTEXT_INIT     VIRTGPU_IOCTL(0x0b, \
+                                             struct drm_virtgpu_context_init)
+
+enum {
+    PARAM_3D_FEATURES = 1, PARAM_CAPSET_QUERY_FIX, PARAM_RESOURCE_BLOB,
+    PARAM_HOST_VISIBLE, PARAM_CROSS_DEVICE, PARAM_CONTEXT_INIT,
+    PARAM_SUPPORTED_CAPSET_IDS,
+};
+#define CONTEXT_PARAM_CAPSET_ID 1
+#define CAPSET_VIRGL  1
+#define CAPSET_VIRGL2 2
+#define BLOB_MEM_GUEST  1
+#define BLOB_MEM_HOST3D 2
+#define BLOB_FLAG_MAPPABLE 1
+
+/* ---- the parts of virgl's protocol used here ---- */
+#define VIRGL_CMD0(cmd, obj, len) ((cmd) | ((obj) << 8) | ((len) << 16))
+#define VIRGL_CCMD_CREATE_OBJECT 1
+#define VIRGL_CCMD_SET_FRAMEBUFFER_STATE 5
+#define VIRGL_CCMD_CLEAR 7
+#define VIRGL_CCMD_RESOURCE_COPY_REGION 17
+#define VIRGL_CCMD_CLEAR_TEXTURE 47
+#define VIRGL_CCMD_PIPE_RESOURCE_CREATE 48
+#define VIRGL_OBJECT_SURFACE 8
+#define VIRGL_FORMAT_B8G8R8A8_UNORM 1
+#define PIPE_TEXTURE_2D 2
+#define PIPE_CLEAR_COLOR0 (1 << 2)
+#define VIRGL_BIND_RENDER_TARGET (1 << 1)
+#define VIRGL_FORMAT_R8_UNORM 64
+#define PIPE_BUFFER 0
+#define VIRGL_BIND_VERTEX_BUFFER (1 << 4)
+#define VIRGL_RESOURCE_FLAG_MAP_PERSISTENT (1 << 1)
+#define VIRGL_RESOURCE_FLAG_MAP_COHERENT   (1 << 2)
+
+static int fd;
+static int passed, failed, test_no;
+
+static void check(bool ok, const char *fmt, ...)
+{
+    va_list ap;
+
+    printf("%s %d - ", ok ? "ok" : "not ok", ++test_no);
+    va_start(ap, fmt);
+    vprintf(fmt, ap);
+    va_end(ap);
+    printf("\n");
+    fflush(stdout);
+    if (ok) {
+        passed++;
+    } else {
+        failed++;
+    }
+}
+
+static int xioctl(unsigned long req, void *arg)
+{
+    int r;
+
+    do {
+        r = ioctl(fd, req, arg);
+    } while (r < 0 && errno == EINTR);
+    return r < 0 ? -errno : 0;
+}
+
+static int64_t getparam(uint64_t param)
+{
+    int value = 0;
+    struct drm_virtgpu_getparam gp = { param, (uintptr_t)&value };
+
+    return xioctl(IOCTL_GETPARAM, &gp) ? -1 : value;
+}
+
+static void gem_close(uint32_t handle)
+{
+    struct drm_gem_close c = { handle, 0 };
+
+    xioctl(DRM_IOCTL_GEM_CLOSE, &c);
+}
+
+static void *bo_mmap(uint32_t handle, size_t size)
+{
+    struct drm_virtgpu_map m = { .handle = handle };
+    void *p;
+
+    if (xioctl(IOCTL_MAP, &m)) {
+        return NULL;
+    }
+    p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, m.offset);
+    return p == MAP_FAILED ? NULL : p;
+}
+
+/* A mappable HOST3D blob, made the way Mesa's virgl driver does. */
+static int host3d_blob(uint32_t blob_id, uint32_t size, bool mappable,
+                       uint32_t *handle, uint32_t *res)
+{
+    uint32_t cmd[] = {
+        VIRGL_CMD0(VIRGL_CCMD_PIPE_RESOURCE_CREATE, 0, 11),
+        PIPE_BUFFER, VIRGL_FORMAT_R8_UNORM, VIRGL_BIND_VERTEX_BUFFER,
+        size, 1, 1, 1, 0, 0,
+        VIRGL_RESOURCE_FLAG_MAP_PERSISTENT | VIRGL_RESOURCE_FLAG_MAP_COHERENT,
+        blob_id,
+    };
+    struct drm_virtgpu_resource_create_blob cb = {
+        .blob_mem = BLOB_MEM_HOST3D,
+        .blob_flags = mappable ? BLOB_FLAG_MAPPABLE : 0,
+        .size = size, .cmd_size = sizeof(cmd), .cmd = (uintptr_t)cmd,
+        .blob_id = blob_id,
+    };
+    int r = xioctl(IOCTL_CREATE_BLOB, &cb);
+
+    *handle = cb.bo_handle;
+    if (res) {
+        *res = cb.res_handle;
+    }
+    return r;
+}
+
+/* A buffer resource with guest pages, to see what the renderer sees. */
+static int guest_buffer(uint32_t size, uint32_t *handle, uint32_t *res)
+{
+    struct drm_virtgpu_resource_create rc = {
+        .target = PIPE_BUFFER, .format = VIRGL_FORMAT_R8_UNORM,
+        .bind = VIRGL_BIND_VERTEX_BUFFER, .width = size, .height = 1,
+        .depth = 1, .array_size = 1, .size = size,
+    };
+    int r = xioctl(IOCTL_RESOURCE_CREATE, &rc);
+
+    *handle = rc.bo_handle;
+    *res = rc.res_handle;
+    return r;
+}
+
+static int submit(const uint32_t *cmd, size_t ndw, uint32_t *bos, int nbos)
+{
+    struct drm_virtgpu_execbuffer eb = {
+        .size = ndw * 4, .command = (uintptr_t)cmd,
+        .bo_handles = (uintptr_t)bos, .num_bo_handles = nbos,
+        .fence_fd = -1,
+    };
+
+    return xioctl(IOCTL_EXECBUFFER, &eb);
+}
+
+static int wait_bo(uint32_t handle)
+{
+    struct drm_virtgpu_3d_wait w = { handle, 0 };
+
+    return xioctl(IOCTL_WAIT, &w);
+}
+
+static double now_us(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
+}
+
+static void test_params(void)
+{
+    int64_t caps;
+
+    check(getparam(PARAM_3D_FEATURES) == 1, "param 3D_FEATURES");
+    check(getparam(PARAM_RESOURCE_BLOB) == 1, "param RESOURCE_BLOB");
+    check(getparam(PARAM_HOST_VISIBLE) == 1, "param HOST_VISIBLE");
+    check(getparam(PARAM_CONTEXT_INIT) == 1, "param CONTEXT_INIT");
+    caps = getparam(PARAM_SUPPORTED_CAPSET_IDS);
+    check(caps > 0 && (caps & (1 << CAPSET_VIRGL)) &&
+          (caps & (1 << CAPSET_VIRGL2)),
+          "param SUPPORTED_CAPSET_IDs 0x%llx has virgl and virgl2",
+          (long long)caps);
+}
+
+static void test_context_init(void)
+{
+    struct drm_virtgpu_context_set_param p = {
+        CONTEXT_PARAM_CAPSET_ID, CAPSET_VIRGL2
+    };
+    struct drm_virtgpu_context_init ci = { 1, 0, (uintptr_t)&p };
+
+    check(xioctl(IOCTL_CONTEXT_INIT, &ci) == 0, "CONTEXT_INIT with virgl2");
+}
+
+static void test_guest_blob(void)
+{
+    struct drm_virtgpu_resource_create_blob cb = {
+        .blob_mem = BLOB_MEM_GUEST, .blob_flags = BLOB_FLAG_MAPPABLE,
+        .size = 64 * 1024,
+    };
+    uint8_t *p;
+    size_t i;
+    bool same = true;
+
+    check(xioctl(IOCTL_CREATE_BLOB, &cb) == 0, "GUEST blob created");
+    p = bo_mmap(cb.bo_handle, cb.size);
+    check(p != NULL, "GUEST blob mmap");
+    if (p) {
+        for (i = 0; i < cb.size; i++) {
+            p[i] = i * 31 + 7;
+        }
+        for (i = 0; i < cb.size; i++) {
+            same &= p[i] == (uint8_t)(i * 31 + 7);
+        }
+        check(same, "GUEST blob reads back what was written");
+        munmap(p, cb.size);
+    }
+    gem_close(cb.bo_handle);
+}
+
+static void test_host3d_blob(void)
+{
+    const uint32_t size = 64 * 1024;
+    uint32_t blob, blob_res, buf, buf_res, i, bos[2];
+    uint8_t *map, *view;
+    bool same = true;
+
+    check(host3d_blob(1, size, true, &blob, &blob_res) == 0,
+          "HOST3D mappable blob created with an inline PIPE_RESOURCE_CREATE");
+    map = bo_mmap(blob, size);
+    check(map != NULL, "HOST3D blob: VIRTGPU_MAP and mmap");
+    if (!map) {
+        return;
+    }
+    for (i = 0; i < size; i++) {
+        map[i] = i * 13 + (i >> 8);
+    }
+    for (i = 0; i < size; i++) {
+        same &= map[i] == (uint8_t)(i * 13 + (i >> 8));
+    }
+    check(same, "HOST3D blob reads back what was written");
+
+    /* The host's view: the renderer copies it into a guest buffer. */
+    check(guest_buffer(size, &buf, &buf_res) == 0, "guest buffer created");
+    {
+        uint32_t copy[] = {
+            VIRGL_CMD0(VIRGL_CCMD_RESOURCE_COPY_REGION, 0, 13),
+            buf_res, 0, 0, 0, 0, blob_res, 0, 0, 0, 0, size, 1, 1,
+        };
+        struct drm_virtgpu_3d_transfer t = {
+            .bo_handle = buf, .box = { 0, 0, 0, size, 1, 1 },
+        };
+
+        bos[0] = blob;
+        bos[1] = buf;
+        check(submit(copy, sizeof(copy) / 4, bos, 2) == 0,
+              "renderer copies the blob into the guest buffer");
+        check(xioctl(IOCTL_TRANSFER_FROM_HOST, &t) == 0 && wait_bo(buf) == 0,
+              "TRANSFER_FROM_HOST of the guest buffer");
+    }
+    view = bo_mmap(buf, size);
+    same = view != NULL;
+    for (i = 0; view && i < size; i++) {
+        same &= view[i] == (uint8_t)(i * 13 + (i >> 8));
+    }
+    check(same, "the host sees the bytes written through the mapping");
+    if (view) {
+        munmap(view, size);
+    }
+    munmap(map, size);
+    gem_close(buf);
+    gem_close(blob);
+}
+
+static void test_many_mappings(int n)
+{
+    uint32_t *handles = calloc(n, sizeof(*handles));
+    uint8_t **maps = calloc(n, sizeof(*maps));
+    int i, made = 0, mapped = 0, intact = 0;
+
+    for (i = 0; i < n; i++) {
+        if (host3d_blob(100 + i, 4096, true, &handles[i], NULL)) {
+            break;
+        }
+        made++;
+        maps[i] = bo_mmap(handles[i], 4096);
+        if (maps[i]) {
+            mapped++;
+            memset(maps[i], i, 4096);
+        }
+    }
+    for (i = 0; i < n; i++) {
+        intact += maps[i] && maps[i][4095] == (uint8_t)i &&
+                  maps[i][0] == (uint8_t)i;
+    }
+    check(made == n && mapped == n && intact == n,
+          "%d HOST3D blobs mapped at once, each keeps its bytes "
+          "(made %d, mapped %d, intact %d)", n, made, mapped, intact);
+    for (i = 0; i < made; i++) {
+        if (maps[i]) {
+            munmap(maps[i], 4096);
+        }
+        gem_close(handles[i]);
+    }
+    free(handles);
+    free(maps);
+}
+
+static void test_not_mappable(void)
+{
+    uint32_t handle;
+    struct drm_virtgpu_map m;
+    int r;
+
+    check(host3d_blob(2, 4096, false, &handle, NULL) == 0,
+          "HOST3D blob without MAPPABLE created");
+    m = (struct drm_virtgpu_map) { .handle = handle };
+    r = xioctl(IOCTL_MAP, &m);
+    if (!r) {
+        void *p = mmap(NULL, 4096, PROT_READ, MAP_SHARED, fd, m.offset);
+
+        r = p == MAP_FAILED ? -errno : 0;
+        if (p != MAP_FAILED) {
+            munmap(p, 4096);
+        }
+    }
+    check(r != 0, "mapping it fails (%d)", r);
+    gem_close(handle);
+    /* and the device keeps working */
+    check(host3d_blob(3, 4096, true, &handle, NULL) == 0 &&
+          bo_mmap(handle, 4096) != NULL, "a mappable blob still maps");
+    gem_close(handle);
+}
+
+/*
+ * A frame rendered by virgl (on the host's GPU, or llvmpipe): a clear,
+ * then boxes cleared in other colours, read back into guest memory.
+ */
+#define FRAME_W 96
+#define FRAME_H 64
+
+static uint32_t frame_color(int x, int y)
+{
+    if (x >= 8 && x < 40 && y >= 8 && y < 56) {
+        return 0xffd03020;          /* red box (BGRA bytes: 20 30 d0 ff) */
+    }
+    if (x >= 56 && x < 88 && y >= 8 && y < 32) {
+        return 0xff30c050;          /* green box */
+    }
+    if (x >= 56 && x < 88 && y >= 40 && y < 56) {
+        return 0xfff0d020;          /* yellow box */
+    }
+    return 0xff102060;              /* dark blue */
+}
+
+static uint32_t fbits(float f)
+{
+    uint32_t u;
+
+    memcpy(&u, &f, 4);
+    return u;
+}
+
+static uint32_t clear_box(uint32_t *c, uint32_t res, int x, int y, int w,
+                          int h, uint32_t argb)
+{
+    c[0] = VIRGL_CMD0(VIRGL_CCMD_CLEAR_TEXTURE, 0, 12);
+    c[1] = res;
+    c[2] = 0;
+    c[3] = x;
+    c[4] = y;
+    c[5] = 0;
+    c[6] = w;
+    c[7] = h;
+    c[8] = 1;
+    /* the clear value, as packed B8G8R8A8 */
+    c[9] = argb;
+    c[10] = 0;
+    c[11] = 0;
+    c[12] = 0;
+    return 13;
+}
+
+static void test_render(bool print)
+{
+    const uint32_t size = FRAME_W * FRAME_H * 4;
+    struct drm_virtgpu_resource_create rc = {
+        .target = PIPE_TEXTURE_2D, .format = VIRGL_FORMAT_B8G8R8A8_UNORM,
+        .bind = VIRGL_BIND_RENDER_TARGET, .width = FRAME_W,
+        .height = FRAME_H, .depth = 1, .array_size = 1, .size = size,
+    };
+    uint32_t cmd[128], n = 0, bg = frame_color(0, 0);
+    struct drm_virtgpu_3d_transfer t = {
+        /* stride 0: the kernel takes it from the resource */
+        .bo_handle = 0, .box = { 0, 0, 0, FRAME_W, FRAME_H, 1 },
+    };
+    uint32_t *pix;
+    int x, y, r, bad = 0;
+
+    check(xioctl(IOCTL_RESOURCE_CREATE, &rc) == 0,
+          "render target %dx%d created", FRAME_W, FRAME_H);
+    cmd[n++] = VIRGL_CMD0(VIRGL_CCMD_CREATE_OBJECT, VIRGL_OBJECT_SURFACE, 5);
+    cmd[n++] = 1;
+    cmd[n++] = rc.res_handle;
+    cmd[n++] = VIRGL_FORMAT_B8G8R8A8_UNORM;
+    cmd[n++] = 0;
+    cmd[n++] = 0;
+    cmd[n++] = VIRGL_CMD0(VIRGL_CCMD_SET_FRAMEBUFFER_STATE, 0, 3);
+    cmd[n++] = 1;
+    cmd[n++] = 0;
+    cmd[n++] = 1;
+    cmd[n++] = VIRGL_CMD0(VIRGL_CCMD_CLEAR, 0, 8);
+    cmd[n++] = PIPE_CLEAR_COLOR0;
+    cmd[n++] = fbits(((bg >> 16) & 0xff) / 255.0f);
+    cmd[n++] = fbits(((bg >> 8) & 0xff) / 255.0f);
+    cmd[n++] = fbits((bg & 0xff) / 255.0f);
+    cmd[n++] = fbits(1.0f);
+    cmd[n++] = 0;
+    cmd[n++] = 0;
+    cmd[n++] = 0;
+    n += clear_box(cmd + n, rc.res_handle, 8, 8, 32, 48, frame_color(8, 8));
+    n += clear_box(cmd + n, rc.res_handle, 56, 8, 32, 24,
+                   frame_color(56, 8));
+    n += clear_box(cmd + n, rc.res_handle, 56, 40, 32, 16,
+                   frame_color(56, 40));
+    check(submit(cmd, n, &rc.bo_handle, 1) == 0,
+          "virgl clears the frame and three boxes in it");
+    t.bo_handle = rc.bo_handle;
+    r = xioctl(IOCTL_TRANSFER_FROM_HOST, &t);
+    if (!r) {
+        r = wait_bo(rc.bo_handle);
+    }
+    check(r == 0, "TRANSFER_FROM_HOST of the frame (%d)", r);
+    pix = bo_mmap(rc.bo_handle, size);
+    for (y = 0; pix && y < FRAME_H; y++) {
+        for (x = 0; x < FRAME_W; x++) {
+            /* 8 bits a channel: the clear rounds to within one step */
+            uint32_t want = frame_color(x, y), got = pix[y * FRAME_W + x];
+            int c;
+
+            for (c = 0; c < 32; c += 8) {
+                bad += abs((int)((want >> c) & 0xff) -
+                           (int)((got >> c) & 0xff)) > 1;
+            }
+        }
+    }
+    check(pix && !bad, "the frame read back is the one drawn (%d channels "
+          "off)", bad);
+    if (pix && print) {
+        printf("VGPU-FRAME %d %d\n", FRAME_W, FRAME_H);
+        for (y = 0; y < FRAME_H; y++) {
+            for (x = 0; x < FRAME_W; x++) {
+                printf("%08x", pix[y * FRAME_W + x]);
+            }
+            printf("\n");
+        }
+        printf("VGPU-FRAME-END\n");
+    }
+    if (pix) {
+        munmap(pix, size);
+    }
+    gem_close(rc.bo_handle);
+}
+
+/* The Linux map path, timed: create, map, touch, unmap, close. */
+static void bench(void)
+{
+    const int n = 100;
+    double t0, t, min = 1e12;
+    double *each = calloc(n, sizeof(*each));
+    uint32_t handle;
+    int i, ok = 0;
+
+    t0 = now_us();
+    for (i = 0; i < n; i++) {
+        double s = now_us();
+        uint8_t *p;
+
+        if (host3d_blob(1000 + i, 64 * 1024, true, &handle, NULL)) {
+            continue;
+        }
+        p = bo_mmap(handle, 64 * 1024);
+        if (p) {
+            p[0] = 1;
+            p[65535] = 2;
+            ok += p[0] == 1 && p[65535] == 2;
+            munmap(p, 64 * 1024);
+        }
+        gem_close(handle);
+        each[i] = now_us() - s;
+        min = each[i] < min ? each[i] : min;
+    }
+    t = now_us() - t0;
+    /* median by selection: fine for 100 */
+    for (i = 0; i < n; i++) {
+        int j, below = 0;
+
+        for (j = 0; j < n; j++) {
+            below += each[j] < each[i];
+        }
+        if (below == n / 2) {
+            printf("# map-cycle median %.2f ms, fastest %.2f ms, mean %.2f ms "
+                   "(create 64 KiB HOST3D blob, map, touch, unmap, close; "
+                   "%d iterations)\n", each[i] / 1000, min / 1000,
+                   t / n / 1000, n);
+            break;
+        }
+    }
+    check(ok == n, "map cycles all saw their bytes (%d/%d)", ok, n);
+    free(each);
+}
+
+int main(int argc, char **argv)
+{
+    const char *dev = "/dev/dri/card0";
+    bool do_bench = false, do_demo = false;
+    int i;
+
+    for (i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--bench")) {
+            do_bench = true;
+        } else if (!strcmp(argv[i], "--demo")) {
+            do_bench = do_demo = true;
+        } else {
+            dev = argv[i];
+        }
+    }
+    fd = open(dev, O_RDWR | O_CLOEXEC);
+    if (fd < 0) {
+        printf("not ok 1 - open %s: %s\n1..1\n", dev, strerror(errno));
+        printf("0 passed, 1 failed\n");
+        return 1;
+    }
+    test_params();
+    test_context_init();
+    test_guest_blob();
+    test_host3d_blob();
+    test_many_mappings(64);
+    test_not_mappable();
+    test_render(do_demo);
+    if (do_bench) {
+        bench();
+    }
+    printf("1..%d\n", test_no);
+    printf("%d passed, %d failed\n", passed, failed);
+    return failed ? 1 : 0;
+}
