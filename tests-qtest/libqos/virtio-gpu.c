@@ -421,6 +421,24 @@ uint8_t *qvirtio_gpu_screendump(QVirtioGpu *gpu, int *width, int *height)
     return pix;
 }
 
+/* virtio-gpu-gl-pci with @device_opts, as qos node @node for @interface */
+static void register_gl_variant(const char *node, const char *device_opts,
+                                const char *interface)
+{
+    QPCIAddress addr = { .devfn = QPCI_DEVFN(4, 0) };
+    QOSGraphEdgeOptions opts = {
+        .extra_device_opts = device_opts,
+        /* virgl on whatever EGL offers, llvmpipe included */
+        .after_cmd_line = "-vga none -display egl-headless",
+    };
+
+    add_qpci_address(&opts, &addr);
+    qos_node_create_driver_named(node, "virtio-gpu-gl-pci",
+                                 virtio_gpu_pci_create);
+    qos_node_consumes(node, "pci-bus", &opts);
+    qos_node_produces(node, interface);
+}
+
 static void virtio_gpu_register_nodes(void)
 {
     QPCIAddress addr = { .devfn = QPCI_DEVFN(4, 0) };
@@ -428,11 +446,6 @@ static void virtio_gpu_register_nodes(void)
     QOSGraphEdgeOptions opts = {
         .extra_device_opts = "addr=04.0",
         .after_cmd_line = "-vga none",
-    };
-    QOSGraphEdgeOptions gl_opts = {
-        .extra_device_opts = "addr=04.0",
-        /* virgl on whatever EGL offers, llvmpipe included */
-        .after_cmd_line = "-vga none -display egl-headless",
     };
 
     add_qpci_address(&opts, &addr);
@@ -442,49 +455,20 @@ static void virtio_gpu_register_nodes(void)
     qos_node_produces("virtio-gpu-pci", "virtio");
     qos_node_produces("virtio-gpu-pci", "virtio-gpu");
 
-    /* The gl device with blobs, with and without a host-visible region */
-    QOSGraphEdgeOptions blob_opts = {
-        .extra_device_opts = "addr=04.0,blob=on,hostmem=64M",
-        .after_cmd_line = "-vga none -display egl-headless",
-    };
-    QOSGraphEdgeOptions blob_noregion_opts = {
-        .extra_device_opts = "addr=04.0,blob=on",
-        .after_cmd_line = "-vga none -display egl-headless",
-    };
-
-    /* venus (Vulkan) through virglrenderer's render server */
-    QOSGraphEdgeOptions venus_opts = {
-        .extra_device_opts = "addr=04.0,venus=on,blob=on,hostmem=64M",
-        .after_cmd_line = "-vga none -display egl-headless",
-    };
-
-    add_qpci_address(&gl_opts, &addr);
-    qos_node_create_driver("virtio-gpu-gl-pci", virtio_gpu_pci_create);
-    qos_node_consumes("virtio-gpu-gl-pci", "pci-bus", &gl_opts);
+    register_gl_variant("virtio-gpu-gl-pci", "addr=04.0", "virtio-gpu-gl");
     qos_node_produces("virtio-gpu-gl-pci", "pci-device");
     qos_node_produces("virtio-gpu-gl-pci", "virtio");
     qos_node_produces("virtio-gpu-gl-pci", "virtio-gpu");
-    qos_node_produces("virtio-gpu-gl-pci", "virtio-gpu-gl");
 
-    add_qpci_address(&blob_opts, &addr);
-    qos_node_create_driver_named("virtio-gpu-gl-pci-blob", "virtio-gpu-gl-pci",
-                                 virtio_gpu_pci_create);
-    qos_node_consumes("virtio-gpu-gl-pci-blob", "pci-bus", &blob_opts);
-    qos_node_produces("virtio-gpu-gl-pci-blob", "virtio-gpu-blob");
-
-    add_qpci_address(&blob_noregion_opts, &addr);
-    qos_node_create_driver_named("virtio-gpu-gl-pci-blob-noregion",
-                                 "virtio-gpu-gl-pci", virtio_gpu_pci_create);
-    qos_node_consumes("virtio-gpu-gl-pci-blob-noregion", "pci-bus",
-                      &blob_noregion_opts);
-    qos_node_produces("virtio-gpu-gl-pci-blob-noregion",
-                      "virtio-gpu-blob-noregion");
-
-    add_qpci_address(&venus_opts, &addr);
-    qos_node_create_driver_named("virtio-gpu-gl-pci-venus",
-                                 "virtio-gpu-gl-pci", virtio_gpu_pci_create);
-    qos_node_consumes("virtio-gpu-gl-pci-venus", "pci-bus", &venus_opts);
-    qos_node_produces("virtio-gpu-gl-pci-venus", "virtio-gpu-venus");
+    /* with blobs, with and without a host-visible region */
+    register_gl_variant("virtio-gpu-gl-pci-blob",
+                        "addr=04.0,blob=on,hostmem=64M", "virtio-gpu-blob");
+    register_gl_variant("virtio-gpu-gl-pci-blob-noregion",
+                        "addr=04.0,blob=on", "virtio-gpu-blob-noregion");
+    /* venus (Vulkan) through virglrenderer's render server */
+    register_gl_variant("virtio-gpu-gl-pci-venus",
+                        "addr=04.0,venus=on,blob=on,hostmem=64M",
+                        "virtio-gpu-venus");
 }
 
 libqos_init(virtio_gpu_register_nodes);
