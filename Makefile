@@ -80,11 +80,11 @@ check-asan: $(B)/tree.stamp $(ASAN_OBJ)/build.ninja
 bench: build
 	@echo "== the host-visible region, through qtest properties"
 	@cd $(OBJ) && VIRTIO_GPU_HOSTMEM_BENCH=1 QTEST_QEMU_BINARY=./qemu-system-x86_64 \
-	    ./tests/qtest/virtio-gpu-hostmem-test | grep '^# [^sSE]'
+	    ./tests/qtest/virtio-gpu-hostmem-test | grep '^#' | grep -v '^# \(Start\|End\|starting\|random\)'
 	@echo "== virgl blob commands, through the libqos driver"
 	@cd $(OBJ) && VIRTIO_GPU_BENCH=1 QTEST_QEMU_BINARY=./qemu-system-x86_64 \
 	    ./tests/qtest/qos-test -p /x86_64/pc/i440FX-pcihost/pci-bus-pc/pci-bus/virtio-gpu-gl-pci-blob/virtio-gpu-blob/virtio-gpu-blob-tests/bench \
-	    2>/dev/null | grep '^# [^sSE]'
+	    2>/dev/null | grep '^#' | grep -v '^# \(Start\|End\|starting\|random\)'
 
 series: $(B)/tree.stamp
 	@scripts/export-series.sh $(TREE) $(B)/series
