@@ -33,7 +33,8 @@ add_module() {
     done
     order="$order $1"
 }
-for m in virtio_pci virtio-gpu; do
+# virtio-gpu, and 9p for the host's root (the GL lane)
+for m in virtio_pci virtio-gpu 9pnet_virtio 9p; do
     add_module "$m"
 done
 
@@ -47,6 +48,10 @@ done
 echo $order > "$out/root/modules.order"
 gcc -static -O2 -Wall -Werror -o "$out/root/vgpu-guest-test" \
     "$here/vgpu-guest-test.c" || die "cannot build the in-guest test program"
+# The GL client runs in the guest from the host's root, over 9p: it is
+# built here against the host's Mesa and libepoxy.
+gcc -O2 -Wall -Werror -o "$out/gl-client" "$here/gl-client.c" -lepoxy ||
+    die "cannot build the GL client (libepoxy-dev)"
 cp "$here/init" "$out/root/init"
 chmod +x "$out/root/init"
 (cd "$out/root" && find . | cpio -o -H newc --quiet | gzip -1) > "$out/initrd.gz"

@@ -62,7 +62,8 @@ def main():
     def check(ok, what):
         results.append((bool(ok), what))
 
-    append = "console=ttyS0 panic=-1 loglevel=4"
+    gl_client = os.path.abspath(os.path.join(args.image, "gl-client"))
+    append = "console=ttyS0 panic=-1 loglevel=4 vgpu.gl=" + gl_client
     if args.demo:
         append += " vgpu.demo"
     with tempfile.TemporaryDirectory() as tmp:
@@ -71,6 +72,10 @@ def main():
                "-nodefaults", "-no-reboot", "-vga", "none",
                "-display", "egl-headless",
                "-device", "virtio-gpu-gl-pci,blob=on,hostmem=%d" % HOSTMEM,
+               # the host's root, read-only, for the GL client and Mesa
+               "-fsdev", "local,id=hostroot,path=/,security_model=none,"
+               "readonly=on",
+               "-device", "virtio-9p-pci,fsdev=hostroot,mount_tag=hostroot",
                "-kernel", os.path.join(args.image, "vmlinuz"),
                "-initrd", os.path.join(args.image, "initrd.gz"),
                "-append", append, "-serial", "file:" + serial,
@@ -135,6 +140,20 @@ def main():
           "guest program: completed, %d passed, %d failed"
           % (prog_pass, prog_fail))
 
+    # Mesa's virgl driver, through a real GL client.
+    gl = section(log, "VGPU-GL-BEGIN", "VGPU-GL-END")
+    gl_pass = gl_fail = 0
+    for line in gl.splitlines():
+        mm = re.match(r"(not ok|ok) \d+ - (.*)", line)
+        if mm:
+            check(mm.group(1) == "ok", "guest GL client: " + mm.group(2))
+            gl_pass += mm.group(1) == "ok"
+            gl_fail += mm.group(1) != "ok"
+    summary = re.search(r"^(\d+) passed, (\d+) failed$", gl, re.M)
+    check(summary and gl_fail == 0 and gl_pass >= 9,
+          "guest GL client: completed, %d passed, %d failed"
+          % (gl_pass, gl_fail))
+
     timings = [line for line in test.splitlines()
                if line.startswith("# map-cycle")]
     if args.demo:
@@ -187,6 +206,8 @@ def print_report(dmesg, test, timings, png, window, results):
     line("host sees guest bytes", status("the host sees"))
     line("64 live mappings", status("mapped at once"))
     line("frame via virgl", png if png else "NOT rendered")
+    line("Mesa GL client", "persistent coherent buffer in the host region, "
+         "drawn from: %s" % status("guest GL client"))
     for t in timings:
         line("map path", t.lstrip("# "))
     passed = sum(ok for ok, _ in results)
