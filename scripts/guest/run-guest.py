@@ -51,6 +51,8 @@ def main():
     ap.add_argument("--tap")
     ap.add_argument("--demo", metavar="PNG")
     ap.add_argument("--timeout", type=int, default=300)
+    ap.add_argument("--venus", metavar="MESA_ROOT",
+                    help="run vulkaninfo on venus with the Mesa unpacked here")
     args = ap.parse_args()
 
     top = os.path.dirname(os.path.dirname(os.path.dirname(
@@ -66,15 +68,19 @@ def main():
     append = "console=ttyS0 panic=-1 loglevel=4 vgpu.gl=" + gl_client
     if args.demo:
         append += " vgpu.demo"
+    device = "virtio-gpu-gl-pci,blob=on,hostmem=%d" % HOSTMEM
+    if args.venus:
+        append += " vgpu.venus=" + os.path.abspath(args.venus)
+        device += ",venus=on"
     with tempfile.TemporaryDirectory() as tmp:
         serial = os.path.join(tmp, "serial.log")
         cmd = [qemu, "-M", "q35", "-m", "1024", "-smp", "1", "-accel", "tcg",
                "-nodefaults", "-no-reboot", "-vga", "none",
                "-display", "egl-headless",
-               "-device", "virtio-gpu-gl-pci,blob=on,hostmem=%d" % HOSTMEM,
+               "-device", device,
                # the host's root, read-only, for the GL client and Mesa
                "-fsdev", "local,id=hostroot,path=/,security_model=none,"
-               "readonly=on",
+               "readonly=on,multidevs=remap",
                "-device", "virtio-9p-pci,fsdev=hostroot,mount_tag=hostroot",
                "-kernel", os.path.join(args.image, "vmlinuz"),
                "-initrd", os.path.join(args.image, "initrd.gz"),
@@ -153,6 +159,16 @@ def main():
     check(summary and gl_fail == 0 and gl_pass >= 9,
           "guest GL client: completed, %d passed, %d failed"
           % (gl_pass, gl_fail))
+
+    if args.venus:
+        venus = section(log, "VGPU-VENUS-BEGIN", "VGPU-VENUS-END")
+        print("# vulkaninfo --summary on venus, in the guest:")
+        for line in venus.splitlines():
+            print("#   " + line)
+        gpu = re.search(r"deviceName\s*=\s*(.*)", venus)
+        check(gpu and "VGPU-VENUS-END 0" in log,
+              "guest venus: vulkaninfo finds a device%s"
+              % (" (%s)" % gpu.group(1) if gpu else ""))
 
     timings = [line for line in test.splitlines()
                if line.startswith("# map-cycle")]
