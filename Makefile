@@ -9,6 +9,7 @@
 #   make check-asan  the tests on an AddressSanitizer/LeakSanitizer build
 #   make check-venus the guest lane plus vulkaninfo on venus (fails: see
 #                 docs/guest.md)
+#   make check-bisect  build after each patch of the series, in order
 #   make series   export the series as git format-patch files, and check that
 #                 they apply to a fresh unpack with git am and with quilt
 #   make clean    remove everything derived, keeping the download cache
@@ -25,7 +26,7 @@ JOBS     ?= $(shell nproc)
 
 SERIES_INPUTS := $(shell find patches hw-display include-hw tests-qtest -type f 2>/dev/null)
 
-.PHONY: all build check check-asan check-venus bench demo guest series check-series clean distclean deps FORCE
+.PHONY: all build check check-asan check-bisect check-venus bench demo guest series check-series clean distclean deps FORCE
 all: build
 
 deps:
@@ -96,6 +97,10 @@ bench: build
 
 series: $(B)/tree.stamp
 	@scripts/export-series.sh $(TREE) $(B)/series
+
+# Every patch of the series builds, in order (a developer check).
+check-bisect: $(B)/tree.stamp
+	@scripts/check-bisect.sh $(TREE) $(B)/obj-bisect
 
 check-series: series
 	@scripts/check-series.sh $(BASE) $(B)/series

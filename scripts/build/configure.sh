@@ -7,8 +7,10 @@ src=$(realpath "$1")
 obj=$(realpath -m "$2")
 
 cp "$here/devices-x86_64.mak" "$src/configs/devices/x86_64-softmmu/vgpu-series.mak"
-grep -qxF '/configs/devices/x86_64-softmmu/vgpu-series.mak' "$src/.git/info/exclude" ||
-    echo '/configs/devices/x86_64-softmmu/vgpu-series.mak' >> "$src/.git/info/exclude"
+exclude=$(git -C "$src" rev-parse --path-format=absolute --git-path info/exclude)
+mkdir -p "$(dirname "$exclude")"
+grep -qxF '/configs/devices/x86_64-softmmu/vgpu-series.mak' "$exclude" 2>/dev/null ||
+    echo '/configs/devices/x86_64-softmmu/vgpu-series.mak' >> "$exclude"
 
 mkdir -p "$obj"
 cd "$obj"
