@@ -156,6 +156,10 @@ def main():
             gl_pass += mm.group(1) == "ok"
             gl_fail += mm.group(1) != "ok"
     summary = re.search(r"^(\d+) passed, (\d+) failed$", gl, re.M)
+    if not summary:
+        print("# the GL client said:")
+        for line in (gl or "(nothing)").splitlines()[-15:]:
+            print("#   " + line)
     check(summary and gl_fail == 0 and gl_pass >= 9,
           "guest GL client: completed, %d passed, %d failed"
           % (gl_pass, gl_fail))
