@@ -46,11 +46,12 @@ for m in $order; do
     cp "$(modpath "$m")" "$out/root/lib/modules/$m.ko"
 done
 echo $order > "$out/root/modules.order"
-gcc -static -O2 -Wall -Werror -o "$out/root/vgpu-guest-test" \
+gcc -static -O2 -Wall -Werror -I"$here" -o "$out/root/vgpu-guest-test" \
     "$here/vgpu-guest-test.c" || die "cannot build the in-guest test program"
 # The GL client runs in the guest from the host's root, over 9p: it is
 # built here against the host's Mesa and libepoxy.
-gcc -O2 -Wall -Werror -o "$out/gl-client" "$here/gl-client.c" -lepoxy ||
+gcc -O2 -Wall -Werror -I"$here" -o "$out/gl-client" "$here/gl-client.c" \
+    -lepoxy ||
     die "cannot build the GL client (libepoxy-dev)"
 cp "$here/init" "$out/root/init"
 chmod +x "$out/root/init"

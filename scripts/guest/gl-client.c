@@ -11,36 +11,14 @@
 
 #include <epoxy/egl.h>
 #include <epoxy/gl.h>
-#include <stdarg.h>
-#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "tap.h"
+
 #define W 64
 #define H 64
-
-static int passed, failed, test_no;
-
-static bool check(bool ok, const char *fmt, ...)
-{
-    va_list ap;
-
-    printf("%s %d - ", ok ? "ok" : "not ok", ++test_no);
-    va_start(ap, fmt);
-    vprintf(fmt, ap);
-    va_end(ap);
-    printf("\n");
-    fflush(stdout);
-    ok ? passed++ : failed++;
-    return ok;
-}
-
-static int finish(void)
-{
-    printf("1..%d\n%d passed, %d failed\n", test_no, passed, failed);
-    return failed ? 1 : 0;
-}
 
 /* Host-visible allocations the driver holds right now (debugfs). */
 static int host_visible_nodes(void)
@@ -101,7 +79,7 @@ int main(void)
                                    EGL_DEFAULT_DISPLAY, NULL);
     if (!check(dpy != EGL_NO_DISPLAY && eglInitialize(dpy, &major, &minor),
                "EGL on the surfaceless platform")) {
-        return finish();
+        return tap_finish();
     }
     eglBindAPI(EGL_OPENGL_API);
     ctx = eglCreateContext(dpy, EGL_NO_CONFIG_KHR, EGL_NO_CONTEXT,
@@ -109,14 +87,14 @@ int main(void)
     if (!check(ctx != EGL_NO_CONTEXT &&
                eglMakeCurrent(dpy, EGL_NO_SURFACE, EGL_NO_SURFACE, ctx),
                "GL 3.3 core context")) {
-        return finish();
+        return tap_finish();
     }
     renderer = (const char *)glGetString(GL_RENDERER);
     check(renderer && strstr(renderer, "virgl"),
           "the renderer is Mesa's virgl driver (%s)", renderer);
     if (!check(epoxy_has_gl_extension("GL_ARB_buffer_storage"),
                "GL_ARB_buffer_storage is offered")) {
-        return finish();
+        return tap_finish();
     }
 
     /* A persistent, coherent vertex buffer: a blob in the host region. */
@@ -130,7 +108,7 @@ int main(void)
     check(verts != NULL && glGetError() == GL_NO_ERROR,
           "glBufferStorage + glMapBufferRange(PERSISTENT | COHERENT)");
     if (!verts) {
-        return finish();
+        return tap_finish();
     }
     nodes = host_visible_nodes();
     check(nodes > nodes_before && nodes_before >= 0,
@@ -204,5 +182,5 @@ int main(void)
     eglMakeCurrent(dpy, EGL_NO_SURFACE, EGL_NO_SURFACE, EGL_NO_CONTEXT);
     eglDestroyContext(dpy, ctx);
     eglTerminate(dpy);
-    return finish();
+    return tap_finish();
 }

@@ -128,41 +128,33 @@ def main():
           "guest: driver found the host memory window of hostmem=%d MiB%s"
           % (HOSTMEM >> 20, " at %s" % m.group(1) if m else ""))
     check(re.search(r"blob resources\s*: yes", feats) and
-          re.search(r"host visible region\s*: 0x[0-9a-f]+ \+0x10000000",
+          re.search(r"host visible region\s*: 0x[0-9a-f]+ \+%#x" % HOSTMEM,
                     feats),
           "guest: debugfs virtio-gpu-features lists blobs and the region")
 
-    # The test program's own TAP, passed through.
-    prog_pass = prog_fail = 0
-    for line in test.splitlines():
-        mm = re.match(r"(not ok|ok) \d+ - (.*)", line)
-        if mm:
-            check(mm.group(1) == "ok", "guest program: " + mm.group(2))
-            prog_pass += mm.group(1) == "ok"
-            prog_fail += mm.group(1) != "ok"
-    summary = re.search(r"^(\d+) passed, (\d+) failed$", test, re.M)
-    check(summary and int(summary.group(1)) == prog_pass and
-          int(summary.group(2)) == prog_fail == 0 and prog_pass >= 20,
-          "guest program: completed, %d passed, %d failed"
-          % (prog_pass, prog_fail))
+    def passthrough(output, who, at_least):
+        """Pass a guest program's TAP through; check it completed."""
+        npass = nfail = 0
+        for line in output.splitlines():
+            mm = re.match(r"(not ok|ok) \d+ - (.*)", line)
+            if mm:
+                check(mm.group(1) == "ok", who + ": " + mm.group(2))
+                npass += mm.group(1) == "ok"
+                nfail += mm.group(1) != "ok"
+        summary = re.search(r"^(\d+) passed, (\d+) failed$", output, re.M)
+        if not summary:
+            print("# %s said:" % who)
+            for line in (output or "(nothing)").splitlines()[-15:]:
+                print("#   " + line)
+        check(summary and int(summary.group(1)) == npass and
+              int(summary.group(2)) == nfail == 0 and npass >= at_least,
+              "%s: completed, %d passed, %d failed" % (who, npass, nfail))
+
+    passthrough(test, "guest program", 20)
 
     # Mesa's virgl driver, through a real GL client.
-    gl = section(log, "VGPU-GL-BEGIN", "VGPU-GL-END")
-    gl_pass = gl_fail = 0
-    for line in gl.splitlines():
-        mm = re.match(r"(not ok|ok) \d+ - (.*)", line)
-        if mm:
-            check(mm.group(1) == "ok", "guest GL client: " + mm.group(2))
-            gl_pass += mm.group(1) == "ok"
-            gl_fail += mm.group(1) != "ok"
-    summary = re.search(r"^(\d+) passed, (\d+) failed$", gl, re.M)
-    if not summary:
-        print("# the GL client said:")
-        for line in (gl or "(nothing)").splitlines()[-15:]:
-            print("#   " + line)
-    check(summary and gl_fail == 0 and gl_pass >= 9,
-          "guest GL client: completed, %d passed, %d failed"
-          % (gl_pass, gl_fail))
+    passthrough(section(log, "VGPU-GL-BEGIN", "VGPU-GL-END"),
+                "guest GL client", 9)
 
     if args.venus:
         venus = section(log, "VGPU-VENUS-BEGIN", "VGPU-VENUS-END")

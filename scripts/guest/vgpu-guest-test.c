@@ -13,7 +13,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -23,6 +22,8 @@
 #include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "tap.h"
 
 /* ---- the virtio-gpu DRM uAPI (include/uapi/drm/virtgpu_drm.h) ---- */
 #define DRM_IOCTL_BASE      'd'
@@ -116,25 +117,6 @@ enum {
 #define VIRGL_RESOURCE_FLAG_MAP_COHERENT   (1 << 2)
 
 static int fd;
-static int passed, failed, test_no;
-
-static void check(bool ok, const char *fmt, ...)
-{
-    va_list ap;
-
-    printf("%s %d - ", ok ? "ok" : "not ok", ++test_no);
-    va_start(ap, fmt);
-    vprintf(fmt, ap);
-    va_end(ap);
-    printf("\n");
-    fflush(stdout);
-    if (ok) {
-        passed++;
-    } else {
-        failed++;
-    }
-}
-
 static int xioctl(unsigned long req, void *arg)
 {
     int r;
@@ -599,9 +581,8 @@ int main(int argc, char **argv)
     }
     fd = open(dev, O_RDWR | O_CLOEXEC);
     if (fd < 0) {
-        printf("not ok 1 - open %s: %s\n1..1\n", dev, strerror(errno));
-        printf("0 passed, 1 failed\n");
-        return 1;
+        check(false, "open %s: %s", dev, strerror(errno));
+        return tap_finish();
     }
     test_params();
     test_context_init();
@@ -613,7 +594,5 @@ int main(int argc, char **argv)
     if (do_bench) {
         bench();
     }
-    printf("1..%d\n", test_no);
-    printf("%d passed, %d failed\n", passed, failed);
-    return failed ? 1 : 0;
+    return tap_finish();
 }
