@@ -6,6 +6,8 @@
 #                 applied to a fresh unpack, a Linux guest); ends
 #                 "N passed, N failed"
 #   make bench    run the benchmarks, printing figures
+#   make soak     boot the guest SOAK_RUNS times (100) on ring-filling
+#                 bursts; ends "soak: R runs, H hangs, median run S s"
 #   make check-asan  the tests on an AddressSanitizer/LeakSanitizer build
 #   make check-venus the guest lane plus vulkaninfo on venus (fails: see
 #                 docs/guest.md)
@@ -26,7 +28,7 @@ JOBS     ?= $(shell nproc)
 
 SERIES_INPUTS := $(shell find patches hw-display include-hw tests-qtest -type f 2>/dev/null)
 
-.PHONY: all build check check-asan check-bisect check-venus bench demo guest series check-series clean distclean deps FORCE
+.PHONY: all build check check-asan check-bisect check-venus bench demo guest soak series check-series clean distclean deps FORCE
 all: build
 
 deps:
@@ -65,6 +67,12 @@ check: build check-series $(GUEST_IMG)
 check-venus: build $(GUEST_IMG)
 	@scripts/guest/fetch-venus.sh $(B)/guest/venus > /dev/null
 	@python3 scripts/guest/run-guest.py $(B)/guest/img --venus $(B)/guest/venus/root
+
+# The guest booted SOAK_RUNS times (default 100) on a workload that
+# fills the control ring; a hang prints the queue state and the guest's
+# blocked tasks.  QEMU=/path/to/qemu-system-x86_64 soaks another build.
+soak: build $(GUEST_IMG)
+	@python3 scripts/guest/soak.py $(B)/guest/img
 
 demo: build $(GUEST_IMG)
 	@python3 scripts/guest/run-guest.py $(B)/guest/img --demo $(B)/demo-frame.png

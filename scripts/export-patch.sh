@@ -8,6 +8,8 @@
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 tree=$1 commit=$2 name=$3
+# a fixed abbreviation keeps the exported index lines stable
+export GIT_CONFIG_COUNT=1 GIT_CONFIG_KEY_0=core.abbrev GIT_CONFIG_VALUE_0=8
 
 unmap() {
     case "$1" in

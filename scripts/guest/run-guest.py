@@ -19,7 +19,9 @@ import tempfile
 import time
 import zlib
 
-HOSTMEM = 256 << 20
+import guestvm
+
+HOSTMEM = guestvm.HOSTMEM
 
 
 def write_png(path, width, height, rows):
@@ -55,37 +57,24 @@ def main():
                     help="run vulkaninfo on venus with the Mesa unpacked here")
     args = ap.parse_args()
 
-    top = os.path.dirname(os.path.dirname(os.path.dirname(
-        os.path.abspath(__file__))))
-    qemu = os.environ.get("QEMU",
-                          os.path.join(top, "build/obj/qemu-system-x86_64"))
+    qemu = guestvm.qemu_binary()
     results = []
 
     def check(ok, what):
         results.append((bool(ok), what))
 
     gl_client = os.path.abspath(os.path.join(args.image, "gl-client"))
-    append = "console=ttyS0 panic=-1 loglevel=4 vgpu.gl=" + gl_client
+    append = "loglevel=4 vgpu.gl=" + gl_client
+    device_extra = ""
     if args.demo:
         append += " vgpu.demo"
-    device = "virtio-gpu-gl-pci,blob=on,hostmem=%d" % HOSTMEM
     if args.venus:
         append += " vgpu.venus=" + os.path.abspath(args.venus)
-        device += ",venus=on"
+        device_extra = ",venus=on"
     with tempfile.TemporaryDirectory() as tmp:
         serial = os.path.join(tmp, "serial.log")
-        cmd = [qemu, "-M", "q35", "-m", "1024", "-smp", "1", "-accel", "tcg",
-               "-nodefaults", "-no-reboot", "-vga", "none",
-               "-display", "egl-headless",
-               "-device", device,
-               # the host's root, read-only, for the GL client and Mesa
-               "-fsdev", "local,id=hostroot,path=/,security_model=none,"
-               "readonly=on,multidevs=remap",
-               "-device", "virtio-9p-pci,fsdev=hostroot,mount_tag=hostroot",
-               "-kernel", os.path.join(args.image, "vmlinuz"),
-               "-initrd", os.path.join(args.image, "initrd.gz"),
-               "-append", append, "-serial", "file:" + serial,
-               "-monitor", "none"]
+        cmd = guestvm.guest_command(args.image, append, serial, device_extra,
+                                    ["-monitor", "none"])
         start = time.monotonic()
         try:
             p = subprocess.run(cmd, stdout=subprocess.PIPE,

@@ -7,6 +7,7 @@
  *   vgpu-guest-test [/dev/dri/cardN]        the checks
  *   vgpu-guest-test --bench [/dev/dri/...]  map-path timings too
  *   vgpu-guest-test --demo [/dev/dri/...]   and print the rendered frame
+ *   vgpu-guest-test --soak ROUNDS [/dev/...] only the ring-filling workload
  *
  * This work is licensed under the terms of the GNU GPL, version 2 or later.
  */
@@ -564,17 +565,111 @@ static void bench(void)
     free(each);
 }
 
+/*
+ * Traffic that fills the control ring, the way a hang was once seen:
+ * each round maps BURST blobs and closes them all at once (an UNMAP and
+ * an UNREF each, unfenced, queued without waiting), then queues FENCED
+ * fenced submits and waits for the last, while LIVE other mappings stay
+ * in place and one of them is replaced every round.
+ */
+static bool soak_round(int round, uint32_t *blob_id, uint32_t *live,
+                       uint8_t **live_map, uint32_t fence_bo)
+{
+    enum { BURST = 96, LIVE = 16, FENCED = 192 };
+    static const uint32_t nop[] = { VIRGL_CMD0(0, 0, 0) };
+    uint32_t handles[BURST];
+    uint8_t *maps[BURST];
+    int i, j = round % LIVE, bad = 0;
+
+    for (i = 0; i < BURST; i++) {
+        maps[i] = NULL;
+        if (host3d_blob((*blob_id)++, 4096, true, &handles[i], NULL)) {
+            handles[i] = 0;
+            bad++;
+            continue;
+        }
+        maps[i] = bo_mmap(handles[i], 4096);
+        if (maps[i]) {
+            maps[i][0] = i;
+        } else {
+            bad++;
+        }
+    }
+    for (i = 0; i < BURST; i++) {
+        if (maps[i]) {
+            bad += maps[i][0] != (uint8_t)i;
+            munmap(maps[i], 4096);
+        }
+    }
+    for (i = 0; i < BURST; i++) {
+        if (handles[i]) {
+            gem_close(handles[i]);
+        }
+    }
+
+    for (i = 0; i < FENCED; i++) {
+        bad += submit(nop, 1, &fence_bo, 1) != 0;
+    }
+    bad += wait_bo(fence_bo) != 0;
+
+    /* churn: one live mapping replaced */
+    if (live[j]) {
+        bad += live_map[j][0] != (uint8_t)j;
+        munmap(live_map[j], 4096);
+        gem_close(live[j]);
+    }
+    live_map[j] = NULL;
+    if (host3d_blob((*blob_id)++, 4096, true, &live[j], NULL) == 0) {
+        live_map[j] = bo_mmap(live[j], 4096);
+    }
+    if (!live_map[j]) {
+        live[j] = 0;
+        return false;
+    }
+    live_map[j][0] = j;
+    return bad == 0;
+}
+
+static void soak(int rounds)
+{
+    uint32_t live[16] = { 0 }, fence_bo, fence_res, blob_id = 5000;
+    uint8_t *live_map[16] = { NULL };
+    int i, good = 0;
+
+    if (!check(guest_buffer(4096, &fence_bo, &fence_res) == 0,
+               "soak: a buffer to fence on")) {
+        return;
+    }
+    for (i = 0; i < rounds; i++) {
+        good += soak_round(i, &blob_id, live, live_map, fence_bo);
+        printf("# soak round %d of %d\n", i + 1, rounds);
+        fflush(stdout);
+    }
+    for (i = 0; i < 16; i++) {
+        if (live[i]) {
+            munmap(live_map[i], 4096);
+            gem_close(live[i]);
+        }
+    }
+    gem_close(fence_bo);
+    check(good == rounds, "soak: %d rounds of 96 mapped blobs closed at "
+          "once, 192 fenced submits, 16 live mappings churned (%d clean)",
+          rounds, good);
+}
+
 int main(int argc, char **argv)
 {
     const char *dev = "/dev/dri/card0";
     bool do_bench = false, do_demo = false;
-    int i;
+    int i, soak_rounds = 0;
 
     for (i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--bench")) {
             do_bench = true;
         } else if (!strcmp(argv[i], "--demo")) {
             do_bench = do_demo = true;
+        } else if (!strcmp(argv[i], "--soak") && i + 1 < argc) {
+            soak_rounds = atoi(argv[++i]);
         } else {
             dev = argv[i];
         }
@@ -584,6 +679,10 @@ int main(int argc, char **argv)
         check(false, "open %s: %s", dev, strerror(errno));
         return tap_finish();
     }
+    if (soak_rounds) {
+        soak(soak_rounds);
+        return tap_finish();
+    }
     test_params();
     test_context_init();
     test_guest_blob();
@@ -591,6 +690,8 @@ int main(int argc, char **argv)
     test_many_mappings(64);
     test_not_mappable();
     test_render(do_demo);
+    /* a guard against lost notifications: one ring-filling round */
+    soak(1);
     if (do_bench) {
         bench();
     }

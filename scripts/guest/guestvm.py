@@ -1,0 +1,35 @@
+"""The Linux guest's QEMU command line, shared by run-guest.py and soak.py.
+
+The QEMU binary comes from $QEMU (default: build/obj/qemu-system-x86_64),
+so the same guest can be pointed at another QEMU build.
+"""
+import os
+
+HOSTMEM = 256 << 20
+TOP = os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))))
+
+
+def qemu_binary():
+    return os.environ.get("QEMU",
+                          os.path.join(TOP, "build/obj/qemu-system-x86_64"))
+
+
+def guest_command(image, append, serial, device_extra="", extra=()):
+    """The command that boots IMAGE's kernel and initramfs on a
+    virtio-gpu-gl-pci (id vgpu) with blobs and HOSTMEM of host memory,
+    the host's root read-only over 9p, the console in file SERIAL."""
+    device = "virtio-gpu-gl-pci,id=vgpu,blob=on,hostmem=%d%s" % (
+        HOSTMEM, device_extra)
+    return [qemu_binary(), "-M", "q35", "-m", "1024", "-smp", "1",
+            "-accel", "tcg", "-nodefaults", "-no-reboot", "-vga", "none",
+            "-display", "egl-headless",
+            "-device", device,
+            # the host's root, read-only, for the GL client and Mesa
+            "-fsdev", "local,id=hostroot,path=/,security_model=none,"
+            "readonly=on,multidevs=remap",
+            "-device", "virtio-9p-pci,fsdev=hostroot,mount_tag=hostroot",
+            "-kernel", os.path.join(image, "vmlinuz"),
+            "-initrd", os.path.join(image, "initrd.gz"),
+            "-append", "console=ttyS0 panic=-1 " + append,
+            "-serial", "file:" + serial] + list(extra)

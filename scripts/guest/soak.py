@@ -1,0 +1,175 @@
+#!/usr/bin/env python3
+"""make soak: boot the Linux guest RUNS times on the virtio-gpu-gl device
+and run a workload that fills the control ring, to catch lost
+notifications and any other hang.
+
+    soak.py IMAGE_DIR [--runs N] [--rounds R] [--timeout S]
+
+Each run: the in-guest test program's ring-filling rounds (96 mapped
+blobs closed at once, 192 fenced submits, live mappings churned), the
+fbdev console scrolling and the GL client drawing, all at once.  A run
+that does not finish within its timeout is a hang: the device's queue
+state (through the monitor), the guest's ring indices read from guest
+memory, the guest's blocked tasks (sysrq-w) and the last console lines
+are printed.  Ends "soak: R runs, H hangs, median run S s"; exits
+non-zero on any hang or failure.  The QEMU binary comes from $QEMU.
+"""
+import argparse
+import json
+import os
+import re
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+import guestvm
+
+VQ_PATH = "/machine/peripheral/vgpu/virtio-backend"
+
+
+class Monitor:
+    """QMP, used for human monitor commands."""
+
+    def __init__(self, path):
+        self.sock = socket.socket(socket.AF_UNIX)
+        self.sock.settimeout(10)
+        self.sock.connect(path)
+        self.buf = b""
+        self.recv()
+        self.cmd({"execute": "qmp_capabilities"})
+
+    def recv(self):
+        while b"\n" not in self.buf:
+            data = self.sock.recv(65536)
+            if not data:
+                raise EOFError("monitor closed")
+            self.buf += data
+        line, self.buf = self.buf.split(b"\n", 1)
+        return json.loads(line)
+
+    def cmd(self, obj):
+        self.sock.sendall(json.dumps(obj).encode() + b"\n")
+        while True:
+            reply = self.recv()
+            if "return" in reply or "error" in reply:
+                return reply
+
+    def hmp(self, line):
+        reply = self.cmd({"execute": "human-monitor-command",
+                          "arguments": {"command-line": line}})
+        return reply.get("return", str(reply.get("error")))
+
+
+def read_u16(mon, addr):
+    out = mon.hmp("xp /1hx %#x" % addr)
+    m = re.search(r":\s*0x([0-9a-f]+)", out)
+    return int(m.group(1), 16) if m else None
+
+
+def diagnose(mon, serial):
+    """What a hang looks like, from the device, guest memory and guest."""
+    for q, name in ((0, "control"), (1, "cursor")):
+        status = mon.hmp("info virtio-queue-status %s %d" % (VQ_PATH, q))
+        print("#   -- %s queue (info virtio-queue-status):" % name)
+        for line in status.splitlines():
+            print("#   " + line)
+        num = re.search(r"num:\s+(\d+)", status)
+        avail = re.search(r"avail:\s+0x([0-9a-f]+)", status)
+        used = re.search(r"used:\s+0x([0-9a-f]+)", status)
+        if num and avail and used:
+            n, a, u = (int(num.group(1)), int(avail.group(1), 16),
+                       int(used.group(1), 16))
+            print("#   guest memory: avail->idx %s, used->idx %s, "
+                  "used_event %s, avail_event %s"
+                  % (read_u16(mon, a + 2), read_u16(mon, u + 2),
+                     read_u16(mon, a + 4 + 2 * n),
+                     read_u16(mon, u + 4 + 8 * n)))
+    # sysrq through the PS/2 keyboard: loglevel 8, then blocked tasks
+    mon.hmp("sendkey alt-sysrq-8")
+    time.sleep(0.5)
+    mon.hmp("sendkey alt-sysrq-w")
+    time.sleep(3)
+    log = open(serial, errors="replace").read() \
+        if os.path.exists(serial) else ""
+    tail = log.strip().splitlines()[-60:]
+    print("#   -- the guest's last console lines (sysrq-w at the end):")
+    for line in tail:
+        print("#   " + line)
+
+
+def one_run(image, rounds, timeout, tmp, n):
+    serial = os.path.join(tmp, "serial%d.log" % n)
+    qmp = os.path.join(tmp, "qmp%d.sock" % n)
+    gl_client = os.path.abspath(os.path.join(image, "gl-client"))
+    append = ("loglevel=4 sysrq_always_enabled vgpu.soak=%d vgpu.gl=%s"
+              % (rounds, gl_client))
+    cmd = guestvm.guest_command(image, append, serial, "",
+                                ["-qmp", "unix:%s,server=on,wait=off" % qmp,
+                                 "-monitor", "none"])
+    start = time.monotonic()
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE,
+                         stderr=subprocess.STDOUT)
+    try:
+        out, _ = p.communicate(timeout=timeout)
+        hung = False
+    except subprocess.TimeoutExpired:
+        hung = True
+    elapsed = time.monotonic() - start
+    if hung:
+        print("# run %d: no end after %d s: a hang" % (n, timeout))
+        try:
+            diagnose(Monitor(qmp), serial)
+        except (OSError, EOFError, ValueError) as e:
+            print("#   monitor: %s" % e)
+        p.kill()
+        out, _ = p.communicate()
+        return "hang", elapsed
+    log = open(serial, errors="replace").read() \
+        if os.path.exists(serial) else ""
+    m = re.search(r"VGPU-SOAK-END (\d+)", log)
+    if m and m.group(1) == "0" and "VGPU-SOAK-GL-FAILED" not in log and \
+            p.returncode == 0:
+        return "ok", elapsed
+    print("# run %d: failed (QEMU exit %d)" % (n, p.returncode))
+    for line in (log.strip().splitlines()[-25:] +
+                 out.decode(errors="replace").strip().splitlines()[-10:]):
+        print("#   " + line)
+    return "fail", elapsed
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("image")
+    ap.add_argument("--runs", type=int,
+                    default=int(os.environ.get("SOAK_RUNS", "100")))
+    ap.add_argument("--rounds", type=int,
+                    default=int(os.environ.get("SOAK_ROUNDS", "8")))
+    ap.add_argument("--timeout", type=int,
+                    default=int(os.environ.get("SOAK_TIMEOUT", "120")))
+    args = ap.parse_args()
+
+    print("soak: %s, %d runs of %d rounds, %d s timeout each"
+          % (guestvm.qemu_binary(), args.runs, args.rounds, args.timeout))
+    counts = {"ok": 0, "hang": 0, "fail": 0}
+    times = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for n in range(1, args.runs + 1):
+            result, elapsed = one_run(args.image, args.rounds, args.timeout,
+                                      tmp, n)
+            counts[result] += 1
+            times.append(elapsed)
+            print("%s %d - soak run %d (%.1f s)"
+                  % ("ok" if result == "ok" else "not ok", n, n, elapsed))
+            sys.stdout.flush()
+    if counts["fail"]:
+        print("soak: %d runs failed without hanging" % counts["fail"])
+    print("soak: %d runs, %d hangs, median run %.1f s"
+          % (args.runs, counts["hang"], statistics.median(times)))
+    return 1 if counts["hang"] or counts["fail"] else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
