@@ -338,9 +338,16 @@ static void hostmem_unmap(VirtIOGPUHostmem *hm, VirtIOGPUHostmemMapping *m)
     g_tree_remove(hm->by_offset, &m->offset);
     hm->mapped_bytes -= m->size;
 
-    /* Out of the flat view now: no new access reaches it. */
+    /*
+     * Out of the flat view now: no new access reaches it.  The mapping
+     * owns itself, so keep a reference across unparenting it: with no
+     * flat view holding it (the BAR not enabled), the last one goes
+     * now, not halfway through dropping its own child property.
+     */
     memory_region_del_subregion(&hm->bar, &m->mr);
+    object_ref(OBJECT(&m->mr));
     object_unparent(OBJECT(&m->mr));
+    object_unref(OBJECT(&m->mr));
 
     /*
      * Accesses already under way may still use the old flat view: give
