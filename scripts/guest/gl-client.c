@@ -15,28 +15,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hostvis.h"
 #include "tap.h"
 
 #define W 64
 #define H 64
-
-/* Host-visible allocations the driver holds right now (debugfs). */
-static int host_visible_nodes(void)
-{
-    FILE *f = fopen("/sys/kernel/debug/dri/0/virtio-gpu-host-visible-mm",
-                    "r");
-    char line[256];
-    int n = 0;
-
-    if (!f) {
-        return -1;
-    }
-    while (fgets(line, sizeof(line), f)) {
-        n += strstr(line, ": used") != NULL;
-    }
-    fclose(f);
-    return n;
-}
 
 static GLuint shader(GLenum type, const char *src)
 {

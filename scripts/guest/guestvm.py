@@ -19,8 +19,10 @@ def guest_command(image, append, serial, device_extra="", extra=()):
     """The command that boots IMAGE's kernel and initramfs on a
     virtio-gpu-gl-pci (id vgpu) with blobs and HOSTMEM of host memory,
     the host's root read-only over 9p, the console in file SERIAL."""
-    device = "virtio-gpu-gl-pci,id=vgpu,blob=on,hostmem=%d%s" % (
-        HOSTMEM, device_extra)
+    # max_hostmem above the region: a blob too large for the region is
+    # then refused by the guest, not the host (a driver path tested).
+    device = ("virtio-gpu-gl-pci,id=vgpu,blob=on,hostmem=%d,"
+              "max_hostmem=%d%s" % (HOSTMEM, 2 * HOSTMEM, device_extra))
     return [qemu_binary(), "-M", "q35", "-m", "1024", "-smp", "1",
             "-accel", "tcg", "-nodefaults", "-no-reboot", "-vga", "none",
             "-display", "egl-headless",

@@ -141,6 +141,32 @@ def main():
 
     passthrough(test, "guest program", 20)
 
+    # The whole run drew no error reply but those the program provoked.
+    klog = section(log, "VGPU-KLOG-BEGIN", "VGPU-KLOG-END")
+    got = re.findall(r"response (0x[0-9a-f]+) \(command (0x[0-9a-f]+)\)",
+                     klog)
+    want = re.findall(r"^# expect-kernel-error response (0x[0-9a-f]+) "
+                      r"\(command (0x[0-9a-f]+)\)", test, re.M)
+    unexpected = [g for g in got if g not in want or
+                  got.count(g) > want.count(g)]
+    check("VGPU-KLOG-END" in log and not unexpected and
+          sorted(got) == sorted(want),
+          "guest kernel log: no error reply but the %d provoked (%s)"
+          % (len(want), ", ".join("%s to %s" % g for g in got) or "none"))
+    for line in klog.splitlines():
+        if re.search(r"response 0x|BUG|blocked for more", line):
+            print("#   kernel: " + line)
+
+    # Mesa says nothing is wrong either.
+    gl_out = section(log, "VGPU-GL-BEGIN", "VGPU-GL-END")
+    mesa_errors = [line for line in gl_out.splitlines()
+                   if not re.match(r"(not ok|ok) \d+ |#|\d+\.\.|\d+ passed",
+                                   line) and
+                   re.search(r"MESA-VIRTIO|virgl.*(error|fail)|"
+                             r"(error|fail).*virgl", line, re.I)]
+    check(not mesa_errors, "guest Mesa: no virgl error lines%s"
+          % ("" if not mesa_errors else ": " + mesa_errors[0]))
+
     # Mesa's virgl driver, through a real GL client.
     passthrough(section(log, "VGPU-GL-BEGIN", "VGPU-GL-END"),
                 "guest GL client", 9)

@@ -20,10 +20,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <poll.h>
 #include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "hostvis.h"
 #include "tap.h"
 
 /* ---- the virtio-gpu DRM uAPI (include/uapi/drm/virtgpu_drm.h) ---- */
@@ -92,6 +94,9 @@ enum {
     PARAM_SUPPORTED_CAPSET_IDS,
 };
 #define CONTEXT_PARAM_CAPSET_ID 1
+#define CONTEXT_PARAM_NUM_RINGS 2
+#define EXECBUF_FENCE_FD_OUT 0x02
+#define EXECBUF_RING_IDX     0x04
 #define CAPSET_VIRGL  1
 #define CAPSET_VIRGL2 2
 #define BLOB_MEM_GUEST  1
@@ -385,6 +390,140 @@ static void test_not_mappable(void)
     check(host3d_blob(3, 4096, true, &handle, NULL) == 0 &&
           bo_mmap(handle, 4096) != NULL, "a mappable blob still maps");
     gem_close(handle);
+}
+
+/*
+ * The driver's own failure paths and odd orders (Linux 6.1's
+ * drivers/gpu/drm/virtio).  None may draw an error reply from the
+ * device but the MAP it is meant to refuse, or leak a range of the
+ * host-visible region.  The runner checks the kernel log against the
+ * "# expect-kernel-error" lines printed here.
+ */
+static void test_driver_paths(const char *dev)
+{
+    const uint32_t persistent_off = 0;
+    uint32_t handle, handles[8];
+    int before = host_visible_nodes(), i, made, other, r;
+    uint8_t *p;
+
+    /*
+     * Create failing in the guest: a blob larger than the region is
+     * created on the host (max_hostmem allows it), finds no range, and
+     * the driver frees it again with a bare UNREF.
+     */
+    r = host3d_blob(7000, 272 << 20, true, &handle, NULL);
+    check(r == -ENOSPC && host_visible_nodes() == before,
+          "a blob larger than the region fails in the guest (%d), and "
+          "leaves no range behind", r);
+
+    /*
+     * MAP refused by the device: MAPPABLE over a renderer object that
+     * cannot be mapped.  The guest's mmap fails; closing it then sends
+     * UNMAP (the range is still reserved) and UNREF, which must pass.
+     */
+    {
+        uint32_t cmd[] = {
+            VIRGL_CMD0(VIRGL_CCMD_PIPE_RESOURCE_CREATE, 0, 11),
+            PIPE_BUFFER, VIRGL_FORMAT_R8_UNORM, VIRGL_BIND_VERTEX_BUFFER,
+            4096, 1, 1, 1, 0, 0, persistent_off, 7001,
+        };
+        struct drm_virtgpu_resource_create_blob cb = {
+            .blob_mem = BLOB_MEM_HOST3D, .blob_flags = BLOB_FLAG_MAPPABLE,
+            .size = 4096, .cmd_size = sizeof(cmd), .cmd = (uintptr_t)cmd,
+            .blob_id = 7001,
+        };
+
+        printf("# expect-kernel-error response 0x1200 (command 0x208)\n");
+        fflush(stdout);
+        r = xioctl(IOCTL_CREATE_BLOB, &cb);
+        p = r ? NULL : bo_mmap(cb.bo_handle, 4096);
+        check(r == 0 && p == NULL, "a MAP the device refuses makes mmap "
+              "fail (create %d)", r);
+        if (!r) {
+            gem_close(cb.bo_handle);
+        }
+    }
+
+    /* UNREF while the MAP is in flight: created and closed at once. */
+    for (i = 0, made = 0; i < 32; i++) {
+        if (host3d_blob(7100 + i, 4096, true, &handle, NULL) == 0) {
+            gem_close(handle);
+            made++;
+        }
+    }
+    check(made == 32, "32 mappable blobs closed before their MAP "
+          "was answered");
+
+    /*
+     * A context destroyed with live, mapped blobs: a second DRM file,
+     * closed with its handles open.  Linux sends CTX_DESTROY first and
+     * UNMAP/UNREF of each blob afterwards.
+     */
+    other = open(dev, O_RDWR | O_CLOEXEC);
+    if (check(other >= 0, "a second DRM file")) {
+        int mine = fd;
+
+        fd = other;
+        {
+            struct drm_virtgpu_context_set_param cp = {
+                CONTEXT_PARAM_CAPSET_ID, CAPSET_VIRGL2
+            };
+            struct drm_virtgpu_context_init ci = { 1, 0, (uintptr_t)&cp };
+
+            r = xioctl(IOCTL_CONTEXT_INIT, &ci);
+        }
+        for (i = 0, made = 0; r == 0 && i < 8; i++) {
+            if (host3d_blob(7200 + i, 4096, true, &handles[i], NULL) == 0 &&
+                (p = bo_mmap(handles[i], 4096)) != NULL) {
+                p[0] = i;
+                munmap(p, 4096);
+                made++;
+            }
+        }
+        fd = mine;
+        close(other);
+        check(made == 8, "8 mapped blobs live when their file and context "
+              "went away");
+    }
+
+    /* Fences on a context's rings (virgl2, two rings). */
+    other = open(dev, O_RDWR | O_CLOEXEC);
+    if (other >= 0) {
+        struct drm_virtgpu_context_set_param cp[] = {
+            { CONTEXT_PARAM_CAPSET_ID, CAPSET_VIRGL2 },
+            { CONTEXT_PARAM_NUM_RINGS, 2 },
+        };
+        struct drm_virtgpu_context_init ci = { 2, 0, (uintptr_t)cp };
+        static const uint32_t nop[] = { VIRGL_CMD0(0, 0, 0) };
+        struct drm_virtgpu_execbuffer eb = {
+            .flags = EXECBUF_FENCE_FD_OUT | EXECBUF_RING_IDX,
+            .size = sizeof(nop), .command = (uintptr_t)nop,
+            .fence_fd = -1, .ring_idx = 1,
+        };
+        struct pollfd pfd;
+        int mine = fd;
+
+        fd = other;
+        r = xioctl(IOCTL_CONTEXT_INIT, &ci);
+        if (!r) {
+            r = xioctl(IOCTL_EXECBUFFER, &eb);
+        }
+        fd = mine;
+        pfd = (struct pollfd) { .fd = eb.fence_fd, .events = POLLIN };
+        check(r == 0 && eb.fence_fd >= 0 && poll(&pfd, 1, 10000) == 1,
+              "a fence on ring 1 of a two-ring context signals (%d)", r);
+        if (eb.fence_fd >= 0) {
+            close(eb.fence_fd);
+        }
+        close(other);
+    }
+
+    /* The frees above are asynchronous: give them a moment. */
+    for (i = 0; i < 50 && host_visible_nodes() != before; i++) {
+        usleep(100 * 1000);
+    }
+    check(host_visible_nodes() == before, "every range of the region is "
+          "back (%d held, %d before)", host_visible_nodes(), before);
 }
 
 /*
@@ -689,6 +828,7 @@ int main(int argc, char **argv)
     test_host3d_blob();
     test_many_mappings(64);
     test_not_mappable();
+    test_driver_paths(dev);
     test_render(do_demo);
     /* a guard against lost notifications: one ring-filling round */
     soak(1);
