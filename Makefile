@@ -8,7 +8,7 @@
 #   make bench    run the benchmarks, printing figures
 #   make soak     boot the guest SOAK_RUNS times (100) on ring-filling
 #                 bursts; ends "soak: R runs, H hangs, median run S s"
-#   make check-asan  the tests on an AddressSanitizer/LeakSanitizer build
+#   make check-asan  the tests and the guest on an ASan/UBSan/LSan build
 #   make check-venus the guest lane plus vulkaninfo on venus (fails: see
 #                 docs/guest.md)
 #   make check-bisect  build after each patch of the series, in order
@@ -77,9 +77,10 @@ soak: build $(GUEST_IMG)
 demo: build $(GUEST_IMG)
 	@python3 scripts/guest/run-guest.py $(B)/guest/img --demo $(B)/demo-frame.png
 
-# The same tests on a build with AddressSanitizer and LeakSanitizer
-# (without -Werror: gcc warns about upstream code under ASan; the normal
-# build keeps -Werror).
+# The same tests, the guest lane included, on a build with
+# AddressSanitizer, UndefinedBehaviorSanitizer and LeakSanitizer (without
+# -Werror: gcc warns about upstream code under ASan; the normal build
+# keeps -Werror).  Any sanitizer report fails the run.
 ASAN_OBJ := $(B)/obj-asan
 $(ASAN_OBJ)/build.ninja: scripts/build/configure.sh scripts/build/devices-x86_64.mak | $(B)/tree.stamp
 	@echo "configure: $(ASAN_OBJ) (log: $(B)/configure-asan.log)"
@@ -88,9 +89,10 @@ $(ASAN_OBJ)/build.ninja: scripts/build/configure.sh scripts/build/devices-x86_64
 	    > $(B)/configure-asan.log 2>&1 || \
 	    { tail -n 30 $(B)/configure-asan.log; echo "error: configure failed" >&2; exit 1; }
 
-check-asan: $(B)/tree.stamp $(ASAN_OBJ)/build.ninja
+check-asan: $(B)/tree.stamp $(ASAN_OBJ)/build.ninja $(GUEST_IMG)
 	@$(NINJA) -C $(ASAN_OBJ) -j$(JOBS) qemu-system-x86_64 $(QTESTS)
 	@ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions=$(CURDIR)/scripts/lsan.supp:print_suppressions=0 \
+	    UBSAN_OPTIONS=print_stacktrace=1 GUEST_IMG_DIR=$(B)/guest/img GUEST_TIMEOUT=900 \
 	    scripts/run-tests.sh $(ASAN_OBJ)
 
 # Benchmarks print figures; they are not part of make check.

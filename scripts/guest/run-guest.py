@@ -96,6 +96,18 @@ def main():
     check(not timed_out and "reboot: Power down" in log,
           "guest: booted, ran and powered off within %d s (%.1f s)"
           % (args.timeout, elapsed))
+    reports = [line for line in qemu_out.splitlines()
+               if re.search(r"ERROR: \w+Sanitizer|runtime error:|"
+                            r"SUMMARY: \w+Sanitizer|assertion failed",
+                            line)]
+    check(not timed_out and p.returncode == 0 and not reports,
+          "guest: QEMU exited with status 0 and no sanitizer report%s"
+          % ("" if timed_out or not (p.returncode or reports) else
+             " (status %d: %s)" % (p.returncode,
+                                   reports[0] if reports else "")))
+    if reports:
+        for line in qemu_out.strip().splitlines()[-40:]:
+            print("#   " + line)
     if timed_out or "VGPU-TEST-END" not in log:
         print("# the guest's last console lines:")
         for line in log.strip().splitlines()[-25:]:
