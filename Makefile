@@ -6,6 +6,7 @@
 #                 applied to a fresh unpack, a Linux guest); ends
 #                 "N passed, N failed"
 #   make bench    run the benchmarks, printing figures
+#   make fuzz     libFuzzer on the device for FUZZ_SECONDS (600)
 #   make soak     boot the guest SOAK_RUNS times (100) on ring-filling
 #                 bursts; ends "soak: R runs, H hangs, median run S s"
 #   make check-asan  the tests and the guest on an ASan/UBSan/LSan build
@@ -28,7 +29,7 @@ JOBS     ?= $(shell nproc)
 
 SERIES_INPUTS := $(shell find patches hw-display include-hw tests-qtest -type f 2>/dev/null)
 
-.PHONY: all build check check-asan check-bisect check-venus bench demo guest soak series check-series clean distclean deps FORCE
+.PHONY: all build check check-asan check-bisect check-venus bench demo guest soak fuzz series check-series clean distclean deps FORCE
 all: build
 
 deps:
@@ -105,6 +106,11 @@ bench: build
 	    ./tests/qtest/qos-test -p /x86_64/pc/i440FX-pcihost/pci-bus-pc/pci-bus/virtio-gpu-gl-pci-blob/virtio-gpu-blob/virtio-gpu-blob-tests/bench \
 	    2>/dev/null | grep '^#' | grep -v '^# \(Start\|End\|starting\|random\)'
 
+# libFuzzer on the device for FUZZ_SECONDS (600); crashes kept under
+# build/fuzz/crashes.  A clang build of its own (build/obj-fuzz).
+fuzz: $(B)/tree.stamp
+	@scripts/fuzz.sh $(TREE) $(B)/obj-fuzz $(B)/fuzz $${FUZZ_SECONDS:-600}
+
 series: $(B)/tree.stamp
 	@scripts/export-series.sh $(TREE) $(B)/series
 
@@ -116,7 +122,7 @@ check-series: series
 	@scripts/check-series.sh $(BASE) $(B)/series
 
 clean:
-	rm -rf $(OBJ) $(ASAN_OBJ) $(TREE) $(TREE).stage $(B)/dev $(B)/series \
+	rm -rf $(OBJ) $(ASAN_OBJ) $(B)/obj-fuzz $(TREE) $(TREE).stage $(B)/dev $(B)/series \
 	    $(B)/guest/img $(B)/*.stamp $(B)/*.log $(B)/*.path $(B)/*.png
 
 distclean:

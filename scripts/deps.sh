@@ -1,9 +1,15 @@
 #!/bin/sh
 # Install (or check for) the Debian 12 packages needed to build and test
 # the series.  Idempotent: installs only what is missing.
-#   scripts/deps.sh          install what is missing (needs root)
-#   scripts/deps.sh --check  exit 1 and name what is missing
+#   scripts/deps.sh [PKG...]          install what is missing (needs root)
+#   scripts/deps.sh --check [PKG...]  exit 1 and name what is missing
+# PKG: packages a target needs beyond the usual ones (make fuzz: clang).
 set -eu
+check=""
+if [ "${1:-}" = "--check" ]; then
+    check=1
+    shift
+fi
 
 PKGS="build-essential dpkg-dev quilt git ca-certificates xz-utils
  python3 meson ninja-build pkg-config
@@ -11,7 +17,7 @@ PKGS="build-essential dpkg-dev quilt git ca-certificates xz-utils
  libfdt-dev libvirglrenderer-dev libepoxy-dev libgbm-dev libegl-dev libdrm-dev
  libegl-mesa0 libgl1-mesa-dri virgl-server mesa-vulkan-drivers
  seabios ipxe-qemu qemu-system-data
- busybox-static cpio kmod vulkan-tools"
+ busybox-static cpio kmod vulkan-tools $*"
 
 missing=""
 for p in $PKGS; do
@@ -24,7 +30,7 @@ done
 
 [ -z "$missing" ] && exit 0
 
-if [ "${1:-}" = "--check" ]; then
+if [ -n "$check" ]; then
     echo "missing packages:$missing" >&2
     exit 1
 fi

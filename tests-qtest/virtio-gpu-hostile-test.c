@@ -1204,6 +1204,57 @@ static void test_desc_in_bar(void *obj, void *data, QGuestAllocator *alloc)
     qvirtio_gpu_stop(gpu);
 }
 
+/*
+ * venus shared-memory blobs (blob_id 0, exactly MAPPABLE) are reached
+ * through the fd the renderer exports: mapped, unmapped, and a reset
+ * with some of them live leaks none of those fds.
+ */
+static void test_venus_blob_reset(void *obj, void *data,
+                                  QGuestAllocator *alloc)
+{
+    const uint64_t feats = FEATURES;
+    QVirtioGpu *gpu = obj;
+    QPCIBar bar;
+    uint64_t bar_size;
+    uint8_t got[8];
+    int i, fds;
+    QDict *rsp;
+
+    g_assert_cmphex(qvirtio_gpu_start(gpu, alloc, feats) & feats, ==, feats);
+    bar = qpci_iomap(gpu->pdev, HOSTMEM_BAR, &bar_size);
+    g_assert_cmphex(qvirtio_gpu_ctx_create(gpu, 5, 4), ==, OK);
+    fds = qvirtio_gpu_qemu_fd_count(gpu);
+    for (i = 0; i < 4; i++) {
+        g_assert_cmphex(qvirtio_gpu_create_blob(gpu, 30 + i, 5,
+                            VIRTIO_GPU_BLOB_MEM_HOST3D, A0, 0, PAGE,
+                            0, 0, 0), ==, OK);
+        g_assert_cmphex(qvirtio_gpu_map_blob(gpu, 30 + i, i * PAGE, NULL),
+                        ==, OK_MAP);
+    }
+    qpci_memwrite(gpu->pdev, bar, 2 * PAGE, "venus!!", 8);
+    qpci_memread(gpu->pdev, bar, 2 * PAGE, got, sizeof(got));
+    g_assert_cmpmem(got, 8, "venus!!", 8);
+    /* two go the normal way, two stay for the reset (one unmapped) */
+    g_assert_cmphex(res_cmd(&(Env){ .gpu = gpu },
+                            VIRTIO_GPU_CMD_RESOURCE_UNREF, 30), ==, OK);
+    g_assert_cmphex(res_cmd(&(Env){ .gpu = gpu },
+                            VIRTIO_GPU_CMD_RESOURCE_UNMAP_BLOB, 31), ==, OK);
+    g_assert_cmphex(res_cmd(&(Env){ .gpu = gpu },
+                            VIRTIO_GPU_CMD_RESOURCE_UNREF, 31), ==, OK);
+    g_assert_cmphex(res_cmd(&(Env){ .gpu = gpu },
+                            VIRTIO_GPU_CMD_RESOURCE_UNMAP_BLOB, 32), ==, OK);
+    rsp = qtest_qmp(gpu->qts, "{'execute': 'system_reset'}");
+    qobject_unref(rsp);
+    qtest_qmp_eventwait(gpu->qts, "RESET");
+    qvirtio_gpu_stop(gpu);
+    /* the device starts over; the renderer is reset on its first command */
+    g_assert_cmphex(qvirtio_gpu_start(gpu, alloc, feats) & feats, ==, feats);
+    g_assert_cmphex(qvirtio_gpu_ctx_create(gpu, 5, 4), ==, OK);
+    g_assert_cmpint(qvirtio_gpu_qemu_fd_count(gpu), <=, fds);
+    g_assert_cmphex(qvirtio_gpu_ctx_destroy(gpu, 5), ==, OK);
+    qvirtio_gpu_stop(gpu);
+}
+
 static void register_virtio_gpu_hostile_test(void)
 {
     int i;
@@ -1234,6 +1285,8 @@ static void register_virtio_gpu_hostile_test(void)
                  test_reset_live, NULL);
     qos_add_test("hostile/seq/desc-in-bar", "virtio-gpu-blob",
                  test_desc_in_bar, NULL);
+    qos_add_test("hostile/seq/venus-blob-reset", "virtio-gpu-venus",
+                 test_venus_blob_reset, NULL);
 }
 
 libqos_init(register_virtio_gpu_hostile_test);

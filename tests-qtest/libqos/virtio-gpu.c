@@ -391,6 +391,20 @@ uint64_t qvirtio_gpu_qemu_cpu_ns(QVirtioGpu *gpu)
     return total;
 }
 
+int qvirtio_gpu_qemu_fd_count(QVirtioGpu *gpu)
+{
+    g_autofree char *fds = g_strdup_printf("/proc/%d/fd", qemu_pid());
+    GDir *dir = g_dir_open(fds, 0, NULL);
+    int n = 0;
+
+    g_assert_nonnull(dir);
+    while (g_dir_read_name(dir)) {
+        n++;
+    }
+    g_dir_close(dir);
+    return n;
+}
+
 uint8_t *qvirtio_gpu_screendump(QVirtioGpu *gpu, int *width, int *height)
 {
     g_autofree char *path = NULL;
