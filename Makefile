@@ -94,6 +94,7 @@ check-asan: $(B)/tree.stamp $(ASAN_OBJ)/build.ninja $(GUEST_IMG)
 	@$(NINJA) -C $(ASAN_OBJ) -j$(JOBS) qemu-system-x86_64 $(QTESTS)
 	@ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions=$(CURDIR)/scripts/lsan.supp:print_suppressions=0 \
 	    UBSAN_OPTIONS=print_stacktrace=1 GUEST_IMG_DIR=$(B)/guest/img GUEST_TIMEOUT=900 \
+	    TIMEOUT_MULTIPLIER=15 \
 	    scripts/run-tests.sh $(ASAN_OBJ)
 
 # Benchmarks print figures; they are not part of make check.

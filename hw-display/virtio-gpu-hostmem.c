@@ -334,6 +334,10 @@ static void hostmem_unmap(VirtIOGPUHostmem *hm, VirtIOGPUHostmemMapping *m)
     CPUState *cpu;
 
     trace_virtio_gpu_hostmem_unmap(m->resource_id, m->offset, m->size);
+    r->resource_id = m->resource_id;
+    r->release = m->release;
+    r->opaque = m->opaque;
+
     g_hash_table_remove(hm->by_resource, GUINT_TO_POINTER(m->resource_id));
     g_tree_remove(hm->by_offset, &m->offset);
     hm->mapped_bytes -= m->size;
@@ -342,7 +346,8 @@ static void hostmem_unmap(VirtIOGPUHostmem *hm, VirtIOGPUHostmemMapping *m)
      * Out of the flat view now: no new access reaches it.  The mapping
      * owns itself, so keep a reference across unparenting it: with no
      * flat view holding it (the BAR not enabled), the last one goes
-     * now, not halfway through dropping its own child property.
+     * now, @m with it, not halfway through dropping its own child
+     * property.
      */
     memory_region_del_subregion(&hm->bar, &m->mr);
     object_ref(OBJECT(&m->mr));
@@ -354,9 +359,6 @@ static void hostmem_unmap(VirtIOGPUHostmem *hm, VirtIOGPUHostmemMapping *m)
      * the backing back after a grace period, which the vCPUs, kicked
      * out of the code they run, end quickly.
      */
-    r->resource_id = m->resource_id;
-    r->release = m->release;
-    r->opaque = m->opaque;
     hm->pending_releases++;
     WITH_QEMU_LOCK_GUARD(&hm->lock) {
         QSIMPLEQ_INSERT_TAIL(&hm->waiting, r, next);
