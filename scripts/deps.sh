@@ -17,7 +17,8 @@ PKGS="build-essential dpkg-dev quilt git ca-certificates xz-utils
  libfdt-dev libvirglrenderer-dev libepoxy-dev libgbm-dev libegl-dev libdrm-dev
  libegl-mesa0 libgl1-mesa-dri virgl-server mesa-vulkan-drivers
  seabios ipxe-qemu qemu-system-data
- busybox-static cpio kmod vulkan-tools $*"
+ busybox-static cpio kmod vulkan-tools
+ python3-mako libexpat1-dev bison flex libvulkan-dev glslang-tools $*"
 
 missing=""
 for p in $PKGS; do

@@ -19,6 +19,7 @@ if [ -n "${GUEST_IMG_DIR:-}" ]; then
     echo "== Linux guest on virtio-gpu-gl-pci,blob=on,hostmem=256M"
     QEMU="$obj/qemu-system-x86_64" python3 "$top/scripts/guest/run-guest.py" \
         "$GUEST_IMG_DIR" --tap "$obj/guest.tap" \
+        ${VENUS_ICD:+--venus "$VENUS_ICD"} \
         --timeout "${GUEST_TIMEOUT:-300}" || rc=1
     taps="$obj/guest.tap"
 fi

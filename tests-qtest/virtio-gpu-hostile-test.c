@@ -1255,6 +1255,51 @@ static void test_venus_blob_reset(void *obj, void *data,
     qvirtio_gpu_stop(gpu);
 }
 
+/*
+ * venus in QEMU's process (venus_in_process=on): its capset, a venus
+ * context, fences on each of its rings, zero and past-2^32 ids, a ring
+ * out of range, and the context gone while fenced work was queued.
+ */
+static void test_venus_in_process(void *obj, void *data,
+                                  QGuestAllocator *alloc)
+{
+    static const uint32_t rings[] = { 0, 1, 63, 5, 0 };
+    QVirtioGpu *gpu = obj;
+    struct {
+        struct virtio_gpu_cmd_submit cs;
+    } c = { .cs.size = 0 };
+    struct virtio_gpu_resp_capset_info info;
+    struct virtio_gpu_get_capset_info gi = { .capset_index = 2 };
+    struct virtio_gpu_ctrl_hdr resp;
+    int i;
+
+    g_assert_cmphex(qvirtio_gpu_start(gpu, alloc, FEATURES) & FEATURES, ==,
+                    FEATURES);
+    qvirtio_gpu_hdr_init(&gi.hdr, VIRTIO_GPU_CMD_GET_CAPSET_INFO, 0);
+    g_assert_cmphex(qvirtio_gpu_cmd(gpu, &gi, sizeof(gi), &info,
+                                    sizeof(info), false), ==, OK_CAPINFO);
+    g_assert_cmpuint(info.capset_id, ==, 4);
+    g_assert_cmphex(qvirtio_gpu_ctx_create(gpu, 5, 4), ==, OK);
+    for (i = 0; i < ARRAY_SIZE(rings); i++) {
+        qvirtio_gpu_hdr_init(&c.cs.hdr, VIRTIO_GPU_CMD_SUBMIT_3D, 5);
+        c.cs.hdr.flags = VIRTIO_GPU_FLAG_FENCE |
+                         VIRTIO_GPU_FLAG_INFO_RING_IDX;
+        c.cs.hdr.ring_idx = rings[i];
+        c.cs.hdr.fence_id = i == 3 ? 1ull << 33 : i;
+        g_assert_cmphex(qvirtio_gpu_cmd(gpu, &c, sizeof(c), &resp,
+                                        sizeof(resp), false), ==, OK);
+        g_assert_cmpuint(resp.ring_idx, ==, rings[i]);
+        g_assert_cmphex(resp.fence_id, ==, c.cs.hdr.fence_id);
+    }
+    c.cs.hdr.ring_idx = 64;
+    g_assert_cmphex(qvirtio_gpu_cmd(gpu, &c, sizeof(c), &resp, sizeof(resp),
+                                    false), ==, BAD_PARAM);
+    g_assert_cmphex(qvirtio_gpu_ctx_destroy(gpu, 5), ==, OK);
+    g_assert_cmphex(qvirtio_gpu_ctx_create(gpu, 5, 4), ==, OK);
+    g_assert_cmphex(qvirtio_gpu_ctx_destroy(gpu, 5), ==, OK);
+    qvirtio_gpu_stop(gpu);
+}
+
 static void register_virtio_gpu_hostile_test(void)
 {
     int i;
@@ -1287,6 +1332,8 @@ static void register_virtio_gpu_hostile_test(void)
                  test_desc_in_bar, NULL);
     qos_add_test("hostile/seq/venus-blob-reset", "virtio-gpu-venus",
                  test_venus_blob_reset, NULL);
+    qos_add_test("hostile/seq/venus-in-process", "virtio-gpu-venus-inproc",
+                 test_venus_in_process, NULL);
 }
 
 libqos_init(register_virtio_gpu_hostile_test);

@@ -53,6 +53,11 @@ gcc -static -O2 -Wall -Werror -I"$here" -o "$out/root/vgpu-guest-test" \
 gcc -O2 -Wall -Werror -I"$here" -o "$out/gl-client" "$here/gl-client.c" \
     -lepoxy ||
     die "cannot build the GL client (libepoxy-dev)"
+# The Vulkan client (venus lane) likewise, with its compute shader.
+gcc -O2 -Wall -Werror -I"$here" -o "$out/vk-client" "$here/vk-client.c" \
+    -lvulkan || die "cannot build the Vulkan client (libvulkan-dev)"
+glslangValidator -V -o "$out/vk-compute.spv" "$here/vk-compute.comp" \
+    > /dev/null || die "cannot compile vk-compute.comp (glslang-tools)"
 cp "$here/init" "$out/root/init"
 chmod +x "$out/root/init"
 (cd "$out/root" && find . | cpio -o -H newc --quiet | gzip -1) > "$out/initrd.gz"

@@ -53,8 +53,10 @@ def main():
     ap.add_argument("--tap")
     ap.add_argument("--demo", metavar="PNG")
     ap.add_argument("--timeout", type=int, default=300)
-    ap.add_argument("--venus", metavar="MESA_ROOT",
-                    help="run vulkaninfo on venus with the Mesa unpacked here")
+    ap.add_argument("--venus", metavar="ICD_JSON",
+                    help="the venus lane: vulkaninfo and the Vulkan client "
+                    "on the venus driver this ICD JSON names (venus runs in "
+                    "QEMU's process)")
     args = ap.parse_args()
 
     qemu = guestvm.qemu_binary()
@@ -70,7 +72,7 @@ def main():
         append += " vgpu.demo"
     if args.venus:
         append += " vgpu.venus=" + os.path.abspath(args.venus)
-        device_extra = ",venus=on"
+        device_extra = ",venus=on,venus_in_process=on"
     with tempfile.TemporaryDirectory() as tmp:
         serial = os.path.join(tmp, "serial.log")
         cmd = guestvm.guest_command(args.image, append, serial, device_extra,
@@ -183,15 +185,26 @@ def main():
     passthrough(section(log, "VGPU-GL-BEGIN", "VGPU-GL-END"),
                 "guest GL client", 9)
 
+    vk_name = None
     if args.venus:
         venus = section(log, "VGPU-VENUS-BEGIN", "VGPU-VENUS-END")
-        print("# vulkaninfo --summary on venus, in the guest:")
-        for line in venus.splitlines():
-            print("#   " + line)
         gpu = re.search(r"deviceName\s*=\s*(.*)", venus)
-        check(gpu and "VGPU-VENUS-END 0" in log,
-              "guest venus: vulkaninfo finds a device%s"
-              % (" (%s)" % gpu.group(1) if gpu else ""))
+        vk_name = gpu.group(1).strip() if gpu else None
+        ok = vk_name and "Venus" in vk_name and "VGPU-VENUS-END 0" in log
+        check(ok, "guest venus: vulkaninfo --summary finds %s"
+              % (vk_name or "no device"))
+        if not ok:
+            for line in venus.splitlines()[-20:]:
+                print("#   " + line)
+        vk_out = section(log, "VGPU-VK-BEGIN", "VGPU-VK-END")
+        vk_tap = re.sub(r"VK-FRAME 64 64\n.*?VK-FRAME-END\n?", "", vk_out,
+                        flags=re.S)
+        passthrough(vk_tap, "guest Vulkan client", 12)
+        venus_errors = [line for line in vk_out.splitlines()
+                        if "MESA-VIRTIO" in line or
+                        re.search(r"vn_|venus.*(error|fail)", line, re.I)]
+        check(not venus_errors, "guest Mesa venus: no error lines%s"
+              % ("" if not venus_errors else ": " + venus_errors[0]))
 
     timings = [line for line in test.splitlines()
                if line.startswith("# map-cycle")]
@@ -203,8 +216,19 @@ def main():
         check(ok, "demo: the frame came back from the guest")
         if ok:
             write_png(args.demo, 96, 64, rows)
+        vk_png = None
+        if args.venus:
+            vk_frame = section(log, "VK-FRAME 64 64", "VK-FRAME-END")
+            vk_rows = [[int(px, 16) for px in
+                        re.findall(r"[0-9a-f]{8}", line)]
+                       for line in vk_frame.splitlines()]
+            if len(vk_rows) == 64 and all(len(r) == 64 for r in vk_rows):
+                vk_png = re.sub(r"(\.png)?$", "-vulkan.png", args.demo,
+                                count=1)
+                write_png(vk_png, 64, 64, vk_rows)
+            check(vk_png, "demo: the Vulkan image came back from the guest")
         print_report(dmesg, test, timings, args.demo if ok else None, m,
-                     results)
+                     results, vk_name, vk_png)
 
     out = []
     for i, (ok, what) in enumerate(results, 1):
@@ -224,7 +248,8 @@ def main():
     return 1 if failed else 0
 
 
-def print_report(dmesg, test, timings, png, window, results):
+def print_report(dmesg, test, timings, png, window, results, vk_name=None,
+                 vk_png=None):
     def line(label, text):
         print("  %-22s %s" % (label, text))
     print()
@@ -247,6 +272,11 @@ def print_report(dmesg, test, timings, png, window, results):
     line("frame via virgl", png if png else "NOT rendered")
     line("Mesa GL client", "persistent coherent buffer in the host region, "
          "drawn from: %s" % status("guest GL client"))
+    if vk_name:
+        line("Vulkan device", vk_name)
+        line("Vulkan client", "host-visible coherent memory in the region, "
+             "filled, copied, computed: %s" % status("guest Vulkan client"))
+        line("image via venus", vk_png or "NOT computed")
     for t in timings:
         line("map path", t.lstrip("# "))
     passed = sum(ok for ok, _ in results)

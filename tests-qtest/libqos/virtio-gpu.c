@@ -28,7 +28,8 @@ static void *qvirtio_gpu_pci_get_driver(void *object, const char *interface)
         !g_strcmp0(interface, "virtio-gpu-blob") ||
         !g_strcmp0(interface, "virtio-gpu-blob-noregion") ||
         !g_strcmp0(interface, "virtio-gpu-blob-maplimit") ||
-        !g_strcmp0(interface, "virtio-gpu-venus")) {
+        !g_strcmp0(interface, "virtio-gpu-venus") ||
+        !g_strcmp0(interface, "virtio-gpu-venus-inproc")) {
         return &v->gpu;
     }
     if (!g_strcmp0(interface, "virtio")) {
@@ -488,6 +489,10 @@ static void virtio_gpu_register_nodes(void)
     register_gl_variant("virtio-gpu-gl-pci-venus",
                         "addr=04.0,venus=on,blob=on,hostmem=64M",
                         "virtio-gpu-venus");
+    /* venus in QEMU's process: Vulkan memory the guest can map */
+    register_gl_variant("virtio-gpu-gl-pci-venus-inproc",
+                        "addr=04.0,venus=on,venus_in_process=on,blob=on,"
+                        "hostmem=64M", "virtio-gpu-venus-inproc");
 }
 
 libqos_init(virtio_gpu_register_nodes);
