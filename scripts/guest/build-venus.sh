@@ -31,8 +31,13 @@ fi
 src="$out/src/mesa-22.3.6"
 [ -d "$src" ] || die "the source package did not unpack to $src"
 
+# Debian's python3 (with python3-mako), whatever else PATH has first.
+PATH=/usr/bin:/bin:$PATH
+export PATH
+
 # Venus only: no GL, no gallium, no LLVM.
 if [ ! -f "$out/obj/build.ninja" ]; then
+    rm -rf "$out/obj"
     echo "build-venus: configuring (log: $out/build.log)" >&2
     meson setup "$out/obj" "$src" --buildtype=release \
         -Dvulkan-drivers=virtio-experimental -Dgallium-drivers= \
