@@ -218,12 +218,12 @@ typedef struct Case {
 } Case;
 
 #define FLD(type, field, v) \
-    { offsetof(type, field), sizeof(((type *)0)->field), (v) }
+    { offsetof(type, field), sizeof_field(type, field), (v) }
 #define HDR(field, v) FLD(struct virtio_gpu_ctrl_hdr, field, v)
 #define CB(field, v) FLD(struct virtio_gpu_resource_create_blob, field, v)
 #define ENT(field, v) { sizeof(struct virtio_gpu_resource_create_blob) + \
                         offsetof(struct virtio_gpu_mem_entry, field), \
-                        sizeof(((struct virtio_gpu_mem_entry *)0)->field), \
+                        sizeof_field(struct virtio_gpu_mem_entry, field), \
                         (v) }
 #define MB(field, v) FLD(struct virtio_gpu_resource_map_blob, field, v)
 #define UB(field, v) FLD(struct virtio_gpu_resource_unmap_blob, field, v)
