@@ -547,6 +547,8 @@ static const Case cases[] = {
       { ENT(addr, 0xfffffffffffff000ull) }, 0, BAD_PARAM, new_res_absent },
     { "create/guest/entry-addr-wraps", K_CREATE_GUEST,
       { ENT(addr, UINT64_MAX - 16) }, 0, BAD_PARAM, new_res_absent },
+    { "create/guest/entry-in-rom", K_CREATE_GUEST,
+      { ENT(addr, 0xfffff000ull) }, 0, BAD_PARAM, new_res_absent },
     { "create/guest/entry-len-0", K_CREATE_GUEST, { ENT(length, 0) }, 0,
       BAD_PARAM, new_res_absent },
     { "create/guest/entry-len-max", K_CREATE_GUEST,
@@ -1033,6 +1035,51 @@ static void test_quota_real_size(void *obj, void *data,
     qvirtio_gpu_stop(e.gpu);
 }
 
+static void hold_releases(Env *e, bool hold)
+{
+    QDict *rsp = qtest_qmp(e->gpu->qts, "{'execute': 'qom-set', 'arguments':"
+                           " {'path': %s, 'property': 'x-test-hostmem-hold',"
+                           " 'value': %i}}", GPU_PATH, hold);
+
+    g_assert_true(qdict_haskey(rsp, "return"));
+    qobject_unref(rsp);
+}
+
+/*
+ * A mapped blob's memory counts until the renderer really frees it,
+ * after its grace period, not from its UNREF on: with releases held
+ * back, a blob dropped while mapped still fills its share.
+ */
+static void test_quota_until_freed(void *obj, void *data,
+                                   QGuestAllocator *alloc)
+{
+    Env e = setup(obj, alloc);
+    int i;
+
+    for (i = 0; i < 3; i++) {
+        host_blob(&e, 200 + i, 200 + i, 64 * MiB, PAGE, true);
+    }
+    g_assert_cmphex(qvirtio_gpu_map_blob(e.gpu, 200, 8 * MiB, NULL), ==,
+                    OK_MAP);
+    hold_releases(&e, true);
+    g_assert_cmphex(res_cmd(&e, VIRTIO_GPU_CMD_RESOURCE_UNREF, 200), ==, OK);
+    qvirtio_gpu_virgl_buffer_object(e.gpu, CTX, 210, 64 * MiB, true);
+    g_assert_cmphex(qvirtio_gpu_create_blob(e.gpu, 210, CTX,
+                        VIRTIO_GPU_BLOB_MEM_HOST3D, A0, 210, PAGE, 0, 0, 0),
+                    ==, OOM);
+    hold_releases(&e, false);
+    qvirtio_gpu_virgl_buffer_object(e.gpu, CTX, 211, 64 * MiB, true);
+    for (i = 0; i < 1000 &&
+         region_stat(&e, "x-hostmem-pending-releases"); i++) {
+        qtest_clock_step(e.gpu->qts, 1000 * 1000);
+    }
+    g_assert_cmphex(qvirtio_gpu_create_blob(e.gpu, 211, CTX,
+                        VIRTIO_GPU_BLOB_MEM_HOST3D, A0, 211, PAGE, 0, 0, 0),
+                    ==, OK);
+    still_works(&e);
+    qvirtio_gpu_stop(e.gpu);
+}
+
 /*
  * More live mappings than the region allows (max_mappings=16 on this
  * node) are refused with OUT_OF_MEMORY, and the device carries on.
@@ -1296,7 +1343,43 @@ static void test_venus_in_process(void *obj, void *data,
     c.cs.hdr.ring_idx = 64;
     g_assert_cmphex(qvirtio_gpu_cmd(gpu, &c, sizeof(c), &resp, sizeof(resp),
                                     false), ==, BAD_PARAM);
-    g_assert_cmphex(qvirtio_gpu_ctx_destroy(gpu, 5), ==, OK);
+
+    /*
+     * A ring fence still pending when its context goes: queued together,
+     * the destroy answers it, which the renderer never would.
+     */
+    {
+        struct virtio_gpu_ctx_destroy cd;
+        QVirtioGpuReq r1, r2;
+        struct virtio_gpu_ctrl_hdr resp2;
+        uint32_t got;
+        int seen = 0, steps;
+
+        c.cs.hdr.ring_idx = 0;
+        c.cs.hdr.fence_id = 77;
+        qvirtio_gpu_hdr_init(&cd.hdr, VIRTIO_GPU_CMD_CTX_DESTROY, 5);
+        qvirtio_gpu_cmd_send(gpu, &c, sizeof(c), sizeof(resp), false, &r1);
+        qvirtio_gpu_cmd_send(gpu, &cd, sizeof(cd), sizeof(resp2), false, &r2);
+        for (steps = 0; seen < 2 && steps < 10000; steps++) {
+            qtest_clock_step(gpu->qts, 1000 * 1000);
+            while (qvirtqueue_get_buf(gpu->qts, gpu->ctrlq, &got, NULL)) {
+                seen++;
+            }
+        }
+        g_assert_cmpint(seen, ==, 2);
+        qtest_memread(gpu->qts, r1.rsp, &resp, sizeof(resp));
+        qtest_memread(gpu->qts, r2.rsp, &resp2, sizeof(resp2));
+        g_assert_cmphex(resp.type, ==, OK);
+        g_assert_cmphex(resp.fence_id, ==, 77);
+        g_assert_cmphex(resp2.type, ==, OK);
+        /* this driver reuses descriptors once all are answered */
+        gpu->ctrlq->free_head = 0;
+        gpu->ctrlq->num_free = gpu->ctrlq->size;
+        guest_free(alloc, r1.req);
+        guest_free(alloc, r1.rsp);
+        guest_free(alloc, r2.req);
+        guest_free(alloc, r2.rsp);
+    }
     g_assert_cmphex(qvirtio_gpu_ctx_create(gpu, 5, 4), ==, OK);
     g_assert_cmphex(qvirtio_gpu_ctx_destroy(gpu, 5), ==, OK);
     qvirtio_gpu_stop(gpu);
@@ -1320,6 +1403,8 @@ static void register_virtio_gpu_hostile_test(void)
                  test_scanout_surface_quota, NULL);
     qos_add_test("hostile/seq/quota-real-size", "virtio-gpu-blob",
                  test_quota_real_size, NULL);
+    qos_add_test("hostile/seq/quota-until-freed", "virtio-gpu-blob",
+                 test_quota_until_freed, NULL);
     qos_add_test("hostile/seq/mapping-limit", "virtio-gpu-blob-maplimit",
                  test_mapping_limit, NULL);
     qos_add_test("hostile/seq/mapping-default-limit", "virtio-gpu-blob",
