@@ -28,10 +28,12 @@ echo "fuzz: generic-fuzz on virtio-gpu-gl-pci,blob=on,hostmem=64M for $seconds s
 ASAN_OPTIONS=detect_leaks=0 \
     "$obj/qemu-fuzz-x86_64" --fuzz-target=generic-fuzz-virtio-gpu-blob \
     -max_total_time="$seconds" -timeout=20 -rss_limit_mb=4096 \
+    -print_final_stats=1 \
     -artifact_prefix="$out/crashes/" "$out/corpus" > "$log" 2>&1 || true
 
 execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" |
         grep -o '[0-9]*$' || true)
+[ -n "$execs" ] || execs=$(grep -o '^#[0-9]*' "$log" | tail -n 1 | tr -d '#')
 last=$(grep -E '^#[0-9]+' "$log" | tail -n 1)
 found=$(find "$out/crashes" -type f | wc -l)
 echo "fuzz: last status: ${last:-none}"
