@@ -127,18 +127,36 @@ def progressed(qmp, serial, seconds):
     return snapshot(qmp, serial) != before
 
 
+# The device's own state, read by gdb: what the monitor does not show.
+GDB_DEVICE = [
+    "set $g = (VirtIOGPU *)object_resolve_path_type(\"\", "
+    "\"virtio-gpu-gl-device\", 0)",
+    "p $g->ctrl_vq->inuse", "p $g->inflight", "p $g->processing_cmdq",
+    "p $g->cmdq.tqh_first", "p $g->fenceq.tqh_first",
+    "p ((VirtIOGPUGL *)$g)->cmdq_suspended",
+    "p ((VirtIOGPUGL *)$g)->renderer_reset",
+    "p $g->parent_obj.renderer_blocked",
+    "p $g->parent_obj.hostmem.pending_releases",
+    "p g_hash_table_size(((VirtIOGPUGL *)$g)->dying)",
+]
+
+
 def qemu_stacks(pid):
-    """Every QEMU thread's stack, if gdb is there."""
+    """Every QEMU thread's stack and the device's state, if gdb is there."""
+    args = ["gdb", "-q", "-batch", "-p", str(pid)]
+    for c in GDB_DEVICE:
+        args += ["-ex", c]
     try:
-        out = subprocess.run(["gdb", "-q", "-batch", "-p", str(pid), "-ex",
-                              "thread apply all bt 12"],
+        out = subprocess.run(args + ["-ex", "thread apply all bt 12"],
                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                              timeout=60).stdout.decode(errors="replace")
     except (OSError, subprocess.TimeoutExpired) as e:
         out = "gdb: %s" % e
-    print("#   -- QEMU's threads:")
+    print("#   -- the device (gdb: inuse, inflight, processing_cmdq, cmdq, "
+          "fenceq, cmdq_suspended, renderer_reset, renderer_blocked, "
+          "pending_releases, dying) and QEMU's threads:")
     for line in out.splitlines():
-        if line.startswith(("Thread", "#")):
+        if line.startswith(("Thread", "#", "$")):
             print("#   " + line)
 
 
