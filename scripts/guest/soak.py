@@ -198,6 +198,9 @@ def one_run(image, rounds, timeout, tmp, n):
         qemu_stacks(p.pid)
         p.kill()
         out, _ = p.communicate()
+        print("#   -- what QEMU said:")
+        for line in out.decode(errors="replace").strip().splitlines()[-15:]:
+            print("#   " + line)
         return "hang", elapsed
     log = open(serial, errors="replace").read() \
         if os.path.exists(serial) else ""
