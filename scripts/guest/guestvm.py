@@ -33,5 +33,6 @@ def guest_command(image, append, serial, device_extra="", extra=()):
             "-device", "virtio-9p-pci,fsdev=hostroot,mount_tag=hostroot",
             "-kernel", os.path.join(image, "vmlinuz"),
             "-initrd", os.path.join(image, "initrd.gz"),
-            "-append", "console=ttyS0 panic=-1 " + append,
+            # iomem=relaxed: the test program reads the device's MMIO
+            "-append", "console=ttyS0 panic=-1 iomem=relaxed " + append,
             "-serial", "file:" + serial] + list(extra)

@@ -20,8 +20,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <dirent.h>
 #include <poll.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -715,6 +717,196 @@ static void bench(void)
 }
 
 /*
+ * A reader of the device's own MMIO while the BAR's layout changes.
+ * Every MAP and UNMAP changes the guest's physical address space; a
+ * vCPU's access to any MMIO register must still reach that register.
+ * A child process reads num_scanouts from the virtio-gpu device
+ * configuration (through sysfs, which needs iomem=relaxed) in a loop,
+ * sharing the one vCPU with the caller's MAP/UNMAP traffic.
+ */
+struct mmio_watch {
+    volatile uint32_t *reg;
+    uint32_t expect;
+    pid_t pid;
+    struct { volatile int stop; long reads, wrong; uint32_t seen[4]; } *st;
+};
+
+static const char *virtio_gpu_pci_dir(void)
+{
+    static char path[300];
+    DIR *d = opendir("/sys/bus/pci/devices");
+    struct dirent *e;
+    char buf[32];
+    FILE *f;
+
+    while (d && (e = readdir(d))) {
+        snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/device",
+                 e->d_name);
+        f = fopen(path, "r");
+        if (!f) {
+            continue;
+        }
+        buf[0] = 0;
+        if (!fgets(buf, sizeof(buf), f)) {
+            buf[0] = 0;
+        }
+        fclose(f);
+        if (!strncmp(buf, "0x1050", 6)) {
+            snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s",
+                     e->d_name);
+            closedir(d);
+            return path;
+        }
+    }
+    if (d) {
+        closedir(d);
+    }
+    return NULL;
+}
+
+/* The device configuration's BAR and offset, from its virtio PCI cap. */
+static bool virtio_device_cfg(const char *dir, int *bar, uint32_t *off)
+{
+    uint8_t cfg[256];
+    char path[340];
+    int f, pos, n;
+
+    snprintf(path, sizeof(path), "%s/config", dir);
+    f = open(path, O_RDONLY);
+    n = f < 0 ? -1 : pread(f, cfg, sizeof(cfg), 0);
+    if (f >= 0) {
+        close(f);
+    }
+    if (n != sizeof(cfg)) {
+        return false;
+    }
+    for (pos = cfg[0x34] & ~3; pos && pos < 0xfc; pos = cfg[pos + 1] & ~3) {
+        if (cfg[pos] == 0x09 && cfg[pos + 3] == 4 /* DEVICE_CFG */) {
+            *bar = cfg[pos + 4];
+            memcpy(off, &cfg[pos + 8], 4);
+            return true;
+        }
+    }
+    return false;
+}
+
+static bool mmio_watch_start(struct mmio_watch *w)
+{
+    const char *dir = virtio_gpu_pci_dir();
+    long page = sysconf(_SC_PAGESIZE);
+    char path[340];
+    uint32_t off = 0;
+    uint8_t *base;
+    int bar = 0, f;
+
+    memset(w, 0, sizeof(*w));
+    if (!check(dir && virtio_device_cfg(dir, &bar, &off),
+               "mmio watch: virtio-gpu's device configuration found")) {
+        return false;
+    }
+    snprintf(path, sizeof(path), "%s/resource%d", dir, bar);
+    f = open(path, O_RDWR | O_SYNC);
+    base = f < 0 ? MAP_FAILED :
+           mmap(NULL, page, PROT_READ, MAP_SHARED, f, off & ~(page - 1));
+    if (f >= 0) {
+        close(f);
+    }
+    if (base == MAP_FAILED) {
+        check(false, "mmio watch: %s mapped (needs the kernel's "
+              "iomem=relaxed): %s", path, strerror(errno));
+        return false;
+    }
+    {
+        char line[128];
+        FILE *rf;
+
+        snprintf(path, sizeof(path), "%s/resource", dir);
+        rf = fopen(path, "r");
+        while (rf && fgets(line, sizeof(line), rf)) {
+            if (strncmp(line, "0x0000000000000000 0x0000000000000000", 37)) {
+                printf("# %s", line);
+            }
+        }
+        if (rf) {
+            fclose(rf);
+        }
+    }
+    /* virtio_gpu_config.num_scanouts */
+    w->reg = (volatile uint32_t *)(base + (off & (page - 1)) + 8);
+    w->expect = *w->reg;
+    w->st = mmap(NULL, sizeof(*w->st), PROT_READ | PROT_WRITE,
+                 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (!check(w->expect == 1 && w->st != MAP_FAILED,
+               "mmio watch: num_scanouts reads %u", w->expect)) {
+        return false;
+    }
+    w->pid = fork();
+    if (w->pid == 0) {
+        while (!w->st->stop) {
+            uint32_t v;
+
+            /*
+             * Straight-line work before the read, in the same basic
+             * block: the read then comes late in what the vCPU runs
+             * between two checks for a pending exit, like a driver's
+             * notify after its ring bookkeeping.
+             */
+            asm volatile(".rept 300\n\tadd $1, %%rax\n\t.endr\n\t"
+                         "movl (%1), %0"
+                         : "=r"(v) : "r"(w->reg) : "rax", "memory");
+
+            if (v != w->expect && w->st->wrong < 4) {
+                w->st->seen[w->st->wrong] = v;
+            }
+            w->st->wrong += v != w->expect;
+            w->st->reads++;
+        }
+        _exit(0);
+    }
+    return w->pid > 0;
+}
+
+static void mmio_watch_stop(struct mmio_watch *w, const char *what)
+{
+    if (!w->pid) {
+        return;
+    }
+    w->st->stop = 1;
+    waitpid(w->pid, NULL, 0);
+    check(w->st->wrong == 0 && w->st->reads > 0,
+          "%s: the device's MMIO kept answering correctly (%ld reads, "
+          "%ld wrong: %#x %#x %#x %#x)", what, w->st->reads, w->st->wrong,
+          w->st->seen[0], w->st->seen[1], w->st->seen[2], w->st->seen[3]);
+}
+
+static void test_mmio_during_remap(int cycles)
+{
+    struct mmio_watch w;
+    uint32_t handle;
+    uint8_t *map;
+    int i, good = 0;
+
+    if (!mmio_watch_start(&w)) {
+        return;
+    }
+    for (i = 0; i < cycles; i++) {
+        if (host3d_blob(20000 + i, 4096, true, &handle, NULL)) {
+            continue;
+        }
+        map = bo_mmap(handle, 4096);
+        if (map) {
+            map[0] = i;
+            good += map[0] == (uint8_t)i;
+            munmap(map, 4096);
+        }
+        gem_close(handle);
+    }
+    mmio_watch_stop(&w, "MMIO during blob map/unmap");
+    check(good == cycles, "%d blobs mapped and unmapped while MMIO was "
+          "read (%d good)", cycles, good);
+}
+
+/*
  * Traffic that fills the control ring, the way a hang was once seen:
  * each round maps BURST blobs and closes them all at once (an UNMAP and
  * an UNREF each, unfenced, queued without waiting), then queues FENCED
@@ -783,12 +975,14 @@ static void soak(int rounds)
 {
     uint32_t live[16] = { 0 }, fence_bo, fence_res, blob_id = 5000;
     uint8_t *live_map[16] = { NULL };
+    struct mmio_watch w;
     int i, good = 0;
 
     if (!check(guest_buffer(4096, &fence_bo, &fence_res) == 0,
                "soak: a buffer to fence on")) {
         return;
     }
+    mmio_watch_start(&w);
     for (i = 0; i < rounds; i++) {
         good += soak_round(i, &blob_id, live, live_map, fence_bo);
         printf("# soak round %d of %d\n", i + 1, rounds);
@@ -801,6 +995,7 @@ static void soak(int rounds)
         }
     }
     gem_close(fence_bo);
+    mmio_watch_stop(&w, "soak");
     check(good == rounds, "soak: %d rounds of 96 mapped blobs closed at "
           "once, 192 fenced submits, 16 live mappings churned (%d clean)",
           rounds, good);
@@ -840,6 +1035,7 @@ int main(int argc, char **argv)
     test_not_mappable();
     test_driver_paths(dev);
     test_render(do_demo);
+    test_mmio_during_remap(300);
     /* a guard against lost notifications: one ring-filling round */
     soak(1);
     if (do_bench) {
