@@ -16,6 +16,7 @@
 #include "libqos/qgraph.h"
 #include "libqos/virtio-gpu.h"
 #include "hw/pci/pci_regs.h"
+#include "standard-headers/linux/virtio_pci.h"
 
 /* The parts of virglrenderer's command protocol the tests speak. */
 #define VIRGL_CMD0(cmd, obj, len)   ((cmd) | ((obj) << 8) | ((len) << 16))
@@ -27,7 +28,6 @@
 #define BLOB_FEATURES ((1ull << VIRTIO_GPU_F_VIRGL) | \
                        (1ull << VIRTIO_GPU_F_RESOURCE_BLOB))
 #define CTX 1
-#define HOSTMEM_BAR 2
 #define GPU_PATH "/machine/peripheral-anon/device[0]/virtio-backend"
 
 typedef struct Blob {
@@ -36,15 +36,34 @@ typedef struct Blob {
     uint64_t bar_size;
 } Blob;
 
+/* The host-visible region's BAR, from its capability; -1 if none. */
+static int hostmem_bar(QPCIDevice *pdev)
+{
+    uint8_t pos;
+
+    for (pos = qpci_config_readb(pdev, PCI_CAPABILITY_LIST) & ~3; pos;
+         pos = qpci_config_readb(pdev, pos + 1) & ~3) {
+        if (qpci_config_readb(pdev, pos) == PCI_CAP_ID_VNDR &&
+            qpci_config_readb(pdev, pos + 3) ==
+            VIRTIO_PCI_CAP_SHARED_MEMORY_CFG &&
+            qpci_config_readb(pdev, pos + 5) ==
+            VIRTIO_GPU_SHM_ID_HOST_VISIBLE) {
+            return qpci_config_readb(pdev, pos + 4);
+        }
+    }
+    return -1;
+}
+
 static Blob start(void *obj, QGuestAllocator *alloc)
 {
     Blob b = { .gpu = obj };
+    int bar;
 
     g_assert_cmphex(qvirtio_gpu_start(b.gpu, alloc, BLOB_FEATURES) &
                     BLOB_FEATURES, ==, BLOB_FEATURES);
-    if (b.gpu->pdev &&
-        qpci_config_readl(b.gpu->pdev, PCI_BASE_ADDRESS_0 + 4 * HOSTMEM_BAR)) {
-        b.bar = qpci_iomap(b.gpu->pdev, HOSTMEM_BAR, &b.bar_size);
+    bar = b.gpu->pdev ? hostmem_bar(b.gpu->pdev) : -1;
+    if (bar >= 0) {
+        b.bar = qpci_iomap(b.gpu->pdev, bar, &b.bar_size);
     }
     g_assert_cmphex(qvirtio_gpu_ctx_create(b.gpu, CTX, 0), ==,
                     VIRTIO_GPU_RESP_OK_NODATA);

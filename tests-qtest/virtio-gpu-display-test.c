@@ -210,7 +210,7 @@ static void test_scanout_host(void *obj, void *data, QGuestAllocator *alloc)
 {
     const uint32_t size = ROUND_UP(BLOB_SIZE, 4096);
     QVirtioGpu *gpu = start(obj, alloc);
-    QPCIBar bar = qpci_iomap(gpu->pdev, 2, NULL);
+    QPCIBar bar = qpci_iomap(gpu->pdev, 4, NULL);
 
     qvirtio_gpu_virgl_buffer_object(gpu, CTX, 4, size, true);
     g_assert_cmphex(qvirtio_gpu_create_blob(gpu, 4, CTX,

@@ -24,7 +24,7 @@
                   (1ull << VIRTIO_GPU_F_RESOURCE_BLOB) | \
                   (1ull << VIRTIO_GPU_F_RESOURCE_UUID) | \
                   (1ull << VIRTIO_GPU_F_CONTEXT_INIT))
-#define HOSTMEM_BAR 2
+#define HOSTMEM_BAR 4
 #define HOSTMEM (64 * MiB)
 #define GPU_PATH "/machine/peripheral-anon/device[0]/virtio-backend"
 

@@ -131,12 +131,38 @@ static void check_region(const char *device, const char *hostmem,
     dev_stop(d);
 }
 
+/* The BAR of the device's first virtio capability of @cfg_type. */
+static int virtio_cap_bar(QPCIDevice *pdev, uint8_t cfg_type)
+{
+    uint8_t pos;
+
+    for (pos = qpci_config_readb(pdev, PCI_CAPABILITY_LIST) & ~3; pos;
+         pos = qpci_config_readb(pdev, pos + 1) & ~3) {
+        if (qpci_config_readb(pdev, pos) == PCI_CAP_ID_VNDR &&
+            qpci_config_readb(pdev, pos + 3) == cfg_type) {
+            return qpci_config_readb(pdev, pos + 4);
+        }
+    }
+    return -1;
+}
+
 static void test_region_gpu_pci(void)
 {
-    check_region("virtio-gpu-pci", "256M", 256 * MiB, 2);
+    Dev *d;
+
+    check_region("virtio-gpu-pci", "256M", 256 * MiB, 4);
     /* Not a power of two: the BAR is rounded up, the region is not. */
-    check_region("virtio-gpu-pci", "3M", 3 * MiB, 2);
-    check_region("virtio-gpu-pci", "64G", 64 * GiB, 2);
+    check_region("virtio-gpu-pci", "3M", 3 * MiB, 4);
+    check_region("virtio-gpu-pci", "64G", 64 * GiB, 4);
+    /* Upstream's layout: the virtio BAR moves from 4 to 2, msix stays. */
+    d = dev_start("virtio-gpu-pci", ",hostmem=16M");
+    g_assert_cmpint(virtio_cap_bar(d->pdev, VIRTIO_PCI_CAP_COMMON_CFG), ==, 2);
+    g_assert_cmpint(virtio_cap_bar(d->pdev, VIRTIO_PCI_CAP_NOTIFY_CFG), ==, 2);
+    g_assert_true(bar_implemented(d->pdev, 1));
+    dev_stop(d);
+    d = dev_start("virtio-gpu-pci", "");
+    g_assert_cmpint(virtio_cap_bar(d->pdev, VIRTIO_PCI_CAP_COMMON_CFG), ==, 4);
+    dev_stop(d);
 }
 
 static void test_region_vga(void)
@@ -162,7 +188,7 @@ static void check_no_region(const char *device, int hostmem_bar)
     int i;
 
     g_assert_cmpint(find_shm_caps(zero->pdev).count, ==, 0);
-    /* The BAR the region would take is not implemented. */
+    /* A BAR that only the region's layout uses is not implemented. */
     g_assert_false(bar_implemented(zero->pdev, hostmem_bar));
     for (i = 0; i < 256; i += 4) {
         g_assert_cmphex(qpci_config_readl(zero->pdev, i), ==,
@@ -210,7 +236,8 @@ static void test_bad_sizes(void)
     check_refused("virtio-gpu-pci,hostmem=2T",
                   "is larger than the maximum of 1024 GiB");
     check_refused("virtio-gpu-pci,hostmem=16M,modern-pio-notify=on",
-                  "hostmem needs BAR 2, which modern-pio-notify takes");
+                  "hostmem moves the virtio BAR to 2, which modern-pio-notify "
+                  "takes");
     check_refused("virtio-vga,hostmem=16M,modern-pio-notify=on",
                   "hostmem needs BARs 4 and 5, which modern-pio-notify");
     check_refused("virtio-gpu-pci,hostmem=-1", "hostmem");
@@ -234,7 +261,7 @@ static Map *map_start(uint64_t hostmem)
 
     m->d = dev_start("virtio-gpu-pci", opts);
     qpci_device_enable(m->d->pdev);
-    m->bar = qpci_iomap(m->d->pdev, 2, &size);
+    m->bar = qpci_iomap(m->d->pdev, 4, &size);
     g_assert_cmphex(size, ==, pow2ceil(hostmem));
 
     m->memsize = 1 * MiB;
@@ -453,7 +480,7 @@ static void test_map_reset(void)
     wait_released(m);
     /* Reset cleared the BAR address too: map it again, find nothing. */
     qpci_device_enable(m->d->pdev);
-    m->bar = qpci_iomap(m->d->pdev, 2, NULL);
+    m->bar = qpci_iomap(m->d->pdev, 4, NULL);
     assert_bar_zero(m, 255 * 8 * KiB, 4 * KiB);
     /* And the region works as before. */
     map_ok(m, 1, 0, 4 * KiB);
