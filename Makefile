@@ -105,11 +105,11 @@ check-asan: $(B)/tree.stamp $(ASAN_OBJ)/build.ninja $(GUEST_IMG)
 # Benchmarks print figures; they are not part of make check.
 bench: build
 	@echo "== the host-visible region, through qtest properties"
-	@cd $(OBJ) && VIRTIO_GPU_HOSTMEM_BENCH=1 QTEST_QEMU_BINARY=./qemu-system-x86_64 \
-	    ./tests/qtest/virtio-gpu-hostmem-test | grep '^#' | grep -v '^# \(Start\|End\|starting\|random\)'
+	@cd $(OBJ) && QTEST_QEMU_BINARY=./qemu-system-x86_64 \
+	    ./tests/qtest/virtio-gpu-hostmem-test -m perf -p /x86_64/virtio-gpu/hostmem/bench | grep '^#' | grep -v '^# \(Start\|End\|starting\|random\)'
 	@echo "== virgl blob commands, through the libqos driver"
-	@cd $(OBJ) && VIRTIO_GPU_BENCH=1 QTEST_QEMU_BINARY=./qemu-system-x86_64 \
-	    ./tests/qtest/qos-test -p /x86_64/pc/i440FX-pcihost/pci-bus-pc/pci-bus/virtio-gpu-gl-pci-blob/virtio-gpu-blob/virtio-gpu-blob-tests/bench \
+	@cd $(OBJ) && QTEST_QEMU_BINARY=./qemu-system-x86_64 \
+	    ./tests/qtest/qos-test -m perf -p /x86_64/pc/i440FX-pcihost/pci-bus-pc/pci-bus/virtio-gpu-gl-pci-blob/virtio-gpu-blob/virtio-gpu-blob-tests/bench \
 	    2>/dev/null | grep '^#' | grep -v '^# \(Start\|End\|starting\|random\)'
 
 # libFuzzer on the device for FUZZ_SECONDS (600); crashes kept under

@@ -580,7 +580,7 @@ static void test_no_region(void *obj, void *data, QGuestAllocator *alloc)
 }
 
 /*
- * Benchmark (VIRTIO_GPU_BENCH=1): what blob commands cost QEMU, in CPU
+ * Benchmark (-m perf): what blob commands cost QEMU, in CPU
  * time of the QEMU process (all threads), so that the test driver's own
  * time does not count; each also beyond the cost of as many no-op
  * commands (GET_DISPLAY_INFO), which is what the qtest transport adds.
@@ -679,9 +679,8 @@ static void test_bench(void *obj, void *data, QGuestAllocator *alloc)
 
 static void register_virtio_gpu_blob_test(void)
 {
-    if (g_getenv("VIRTIO_GPU_BENCH")) {
+    if (g_test_perf()) {
         qos_add_test("bench", "virtio-gpu-blob", test_bench, NULL);
-        return;
     }
     qos_add_test("create-bad", "virtio-gpu-blob", test_create_bad, NULL);
     qos_add_test("map-bad", "virtio-gpu-blob", test_map_bad, NULL);

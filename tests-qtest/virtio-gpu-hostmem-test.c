@@ -489,7 +489,7 @@ static void test_map_reset(void)
 }
 
 /*
- * Benchmark (VIRTIO_GPU_HOSTMEM_BENCH=1): one map+unmap cycle through the
+ * Benchmark (-m perf): one map+unmap cycle through the
  * qtest properties, with 1, 100 and 1000 other mappings live.  Each
  * cycle is three QMP round trips (getfd, map, unmap); the same three
  * round trips without a mapping (getfd, closefd, a property read) are
@@ -556,9 +556,8 @@ int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
 
-    if (g_getenv("VIRTIO_GPU_HOSTMEM_BENCH")) {
+    if (g_test_perf()) {
         qtest_add_func("/virtio-gpu/hostmem/bench", test_bench);
-        return g_test_run();
     }
 
     qtest_add_func("/virtio-gpu/hostmem/region/virtio-gpu-pci",
