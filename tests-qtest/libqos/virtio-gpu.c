@@ -139,12 +139,6 @@ bool qvirtio_gpu_cmd_poll(QVirtioGpu *gpu, QVirtioGpuReq *r, void *resp)
     qtest_memread(gpu->qts, r->rsp, resp, r->resp_len);
     guest_free(gpu->alloc, r->req);
     guest_free(gpu->alloc, r->rsp);
-    /*
-     * One request at a time: its descriptors are free again.  libqos
-     * never recycles them itself, and a test may send thousands.
-     */
-    gpu->ctrlq->free_head = 0;
-    gpu->ctrlq->num_free = gpu->ctrlq->size;
 
     if (r->fence_id) {
         g_assert_cmphex(rhdr->flags & VIRTIO_GPU_FLAG_FENCE, ==,
