@@ -1,7 +1,9 @@
 #!/bin/sh
-# Build QEMU and the qtests after each patch of the series, in order, so
-# that every patch is known to build (bisectable).  Uses a worktree of
-# the patched tree and an object directory of its own.
+# Build QEMU and the qtests after each patch of the series, in order, and
+# run the qtests that exist at that point (qos-test, and the region's own
+# test once it is there), so that every patch is known to build and to
+# pass its tests (bisectable).  Uses a worktree of the patched tree and
+# an object directory of its own.
 #   scripts/check-bisect.sh GIT_TREE OBJ_DIR
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -19,12 +21,27 @@ n=0
 for c in $(git -C "$tree" rev-list --reverse base..main); do
     n=$((n + 1))
     git -C "$wt" checkout -q --detach "$c"
-    if ninja -C "$obj" qemu-system-x86_64 tests/qtest/qos-test > "$obj.log" 2>&1; then
-        echo "ok $n - builds after: $(git -C "$wt" log -1 --format=%s)"
-    else
+    subject=$(git -C "$wt" log -1 --format=%s)
+    tests="qtest-x86_64/qos-test"
+    targets="qemu-system-x86_64 tests/qtest/qos-test"
+    if [ -f "$wt/tests/qtest/virtio-gpu-hostmem-test.c" ]; then
+        tests="$tests qtest-x86_64/virtio-gpu-hostmem-test"
+        targets="$targets tests/qtest/virtio-gpu-hostmem-test"
+    fi
+    # shellcheck disable=SC2086
+    if ! ninja -C "$obj" $targets > "$obj.log" 2>&1; then
         tail -n 20 "$obj.log"
-        echo "not ok $n - does not build after: $(git -C "$wt" log -1 --format=%s)"
+        echo "not ok $n - does not build after: $subject"
         exit 1
     fi
+    # shellcheck disable=SC2086
+    if ! meson test -C "$obj" --no-rebuild --timeout-multiplier 3 \
+            $tests > "$obj.log" 2>&1; then
+        grep -E "^not ok|ERROR|Bail out" "$obj/meson-logs/testlog.txt" |
+            head -n 10
+        echo "not ok $n - qtests fail after: $subject"
+        exit 1
+    fi
+    echo "ok $n - builds and passes its qtests after: $subject"
 done
-echo "all $n patches build in order"
+echo "all $n patches build and pass their qtests in order"
