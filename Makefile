@@ -21,7 +21,6 @@ B        := build
 OBJ      := $(B)/obj
 TREE     := $(B)/qemu
 BASE     := $(B)/base
-QEMU     ?= $(OBJ)/qemu-system-x86_64
 QTESTS   := tests/qtest/qos-test tests/qtest/virtio-gpu-hostmem-test
 NINJA    ?= ninja
 JOBS     ?= $(shell nproc)

@@ -17,9 +17,9 @@ for c in $(git -C "$tree" rev-list --reverse base..main); do
     f=$(ls "$out"/*.patch | sed -n "${n}p")
     # Last-Update: when this repository last changed the patch
     name=$(sed -n "${n}p" "$top/patches/series")
-    date=$(git -C "$top" log -1 --format=%cs -- "patches/$name" \
-           2>/dev/null || true)
-    git -C "$tree" log -1 --format="Description: %s%nAuthor: %an <%ae>%nForwarded: no%nLast-Update: ${date:-$(date +%F)}" "$c" > "$out/.dep3"
+    updated=$(git -C "$top" log -1 --format=%cs -- "patches/$name" \
+              2>/dev/null || true)
+    git -C "$tree" log -1 --format="Description: %s%nAuthor: %an <%ae>%nForwarded: no%nLast-Update: ${updated:-$(date +%F)}" "$c" > "$out/.dep3"
     # the fields go at the end of the mail header (its first empty line)
     awk -v dep3="$out/.dep3" '
         !done && /^$/ { while ((getline l < dep3) > 0) print l; done = 1 }

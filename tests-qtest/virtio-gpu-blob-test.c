@@ -39,12 +39,10 @@ typedef struct Blob {
 /* The host-visible region's BAR, from its capability; -1 if none. */
 static int hostmem_bar(QPCIDevice *pdev)
 {
-    uint8_t pos;
+    uint8_t pos = 0;
 
-    for (pos = qpci_config_readb(pdev, PCI_CAPABILITY_LIST) & ~3; pos;
-         pos = qpci_config_readb(pdev, pos + 1) & ~3) {
-        if (qpci_config_readb(pdev, pos) == PCI_CAP_ID_VNDR &&
-            qpci_config_readb(pdev, pos + 3) ==
+    while ((pos = qpci_find_capability(pdev, PCI_CAP_ID_VNDR, pos))) {
+        if (qpci_config_readb(pdev, pos + 3) ==
             VIRTIO_PCI_CAP_SHARED_MEMORY_CFG &&
             qpci_config_readb(pdev, pos + 5) ==
             VIRTIO_GPU_SHM_ID_HOST_VISIBLE) {

@@ -56,13 +56,11 @@ static void dev_stop(Dev *d)
 static ShmCap find_shm_caps(QPCIDevice *pdev)
 {
     ShmCap c = { 0 };
-    uint8_t pos;
+    uint8_t pos = 0;
 
     g_assert(qpci_config_readw(pdev, PCI_STATUS) & PCI_STATUS_CAP_LIST);
-    for (pos = qpci_config_readb(pdev, PCI_CAPABILITY_LIST) & ~3; pos;
-         pos = qpci_config_readb(pdev, pos + 1) & ~3) {
-        if (qpci_config_readb(pdev, pos) != PCI_CAP_ID_VNDR ||
-            qpci_config_readb(pdev, pos + 3) !=
+    while ((pos = qpci_find_capability(pdev, PCI_CAP_ID_VNDR, pos))) {
+        if (qpci_config_readb(pdev, pos + 3) !=
             VIRTIO_PCI_CAP_SHARED_MEMORY_CFG) {
             continue;
         }
@@ -134,12 +132,10 @@ static void check_region(const char *device, const char *hostmem,
 /* The BAR of the device's first virtio capability of @cfg_type. */
 static int virtio_cap_bar(QPCIDevice *pdev, uint8_t cfg_type)
 {
-    uint8_t pos;
+    uint8_t pos = 0;
 
-    for (pos = qpci_config_readb(pdev, PCI_CAPABILITY_LIST) & ~3; pos;
-         pos = qpci_config_readb(pdev, pos + 1) & ~3) {
-        if (qpci_config_readb(pdev, pos) == PCI_CAP_ID_VNDR &&
-            qpci_config_readb(pdev, pos + 3) == cfg_type) {
+    while ((pos = qpci_find_capability(pdev, PCI_CAP_ID_VNDR, pos))) {
+        if (qpci_config_readb(pdev, pos + 3) == cfg_type) {
             return qpci_config_readb(pdev, pos + 4);
         }
     }

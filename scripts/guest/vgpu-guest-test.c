@@ -816,21 +816,6 @@ static bool mmio_watch_start(struct mmio_watch *w)
               "iomem=relaxed): %s", path, strerror(errno));
         return false;
     }
-    {
-        char line[128];
-        FILE *rf;
-
-        snprintf(path, sizeof(path), "%s/resource", dir);
-        rf = fopen(path, "r");
-        while (rf && fgets(line, sizeof(line), rf)) {
-            if (strncmp(line, "0x0000000000000000 0x0000000000000000", 37)) {
-                printf("# %s", line);
-            }
-        }
-        if (rf) {
-            fclose(rf);
-        }
-    }
     /* virtio_gpu_config.num_scanouts */
     w->reg = (volatile uint32_t *)(base + (off & (page - 1)) + 8);
     w->expect = *w->reg;
