@@ -20,10 +20,6 @@ typedef struct VirglResource {
     uint32_t blob_mem;          /* 0: not a blob */
     uint32_t blob_flags;
     uint32_t ctx_id;
-    void *map;                  /* the renderer's mapping, kept until unref */
-    uint64_t map_size;
-    uint32_t map_info;
-    unsigned hostmem_refs;      /* region mappings not released yet */
 } VirglResource;
 
 static inline VirglResource *
@@ -52,12 +48,7 @@ void virtio_gpu_virgl_failed(struct virtio_gpu_ctrl_command *cmd,
 
 /* virtio-gpu-virgl-blob.c */
 void virtio_gpu_virgl_destroy(VirtIOGPU *g, VirglResource *r);
-bool virtio_gpu_virgl_unmap_ctx_blobs(VirtIOGPU *g, uint32_t ctx_id);
 void virtio_gpu_virgl_create_blob(VirtIOGPU *g,
                                   struct virtio_gpu_ctrl_command *cmd);
-void virtio_gpu_virgl_map_blob(VirtIOGPU *g,
-                               struct virtio_gpu_ctrl_command *cmd);
-void virtio_gpu_virgl_unmap_blob(VirtIOGPU *g,
-                                 struct virtio_gpu_ctrl_command *cmd);
 
 #endif
