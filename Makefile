@@ -12,6 +12,8 @@
 #   make check-asan  the tests and the guest on an ASan/UBSan/LSan build
 #   make check-venus the guest lane alone (with venus, as in make check)
 #   make check-bisect  build after each patch of the series, in order
+#   make peer     unpack Debian 13's QEMU 10.0 + virglrenderer 1.1 (the
+#                 upstream peer, run by scripts/bench/peer-qemu.sh)
 #   make series   export the series as git format-patch files, and check that
 #                 they apply to a fresh unpack with git am and with quilt
 #   make clean    remove everything derived, keeping the download cache
@@ -27,7 +29,7 @@ JOBS     ?= $(shell nproc)
 
 SERIES_INPUTS := $(shell find patches hw-display include-hw tests-qtest -type f 2>/dev/null)
 
-.PHONY: all build check check-asan check-bisect check-venus bench demo guest soak fuzz venus series check-series clean distclean deps FORCE
+.PHONY: all build check check-asan check-bisect peer check-venus bench demo guest soak fuzz venus series check-series clean distclean deps FORCE
 all: build
 
 deps:
@@ -118,6 +120,11 @@ fuzz: $(B)/tree.stamp
 
 series: $(B)/tree.stamp
 	@scripts/export-series.sh $(TREE) $(B)/series
+
+# The upstream peer for comparisons: Debian 13's QEMU 10.0 and
+# virglrenderer 1.1, unpacked under build/peer (about 730 MB).
+peer:
+	@scripts/bench/prepare-peer.sh $(B)/peer
 
 # Every patch of the series builds, in order (a developer check).
 check-bisect: $(B)/tree.stamp

@@ -14,6 +14,9 @@ wt="$tree.bisect"
 git -C "$tree" worktree remove -f "$wt" 2>/dev/null || rm -rf "$wt"
 git -C "$tree" worktree prune
 git -C "$tree" worktree add -q -f --detach "$wt" base
+# configure.sh puts the device list into the tree; a new worktree lacks it
+cp "$top/scripts/build/devices-x86_64.mak" \
+   "$wt/configs/devices/x86_64-softmmu/vgpu-series.mak"
 if [ ! -f "$obj/build.ninja" ]; then
     "$top/scripts/build/configure.sh" "$wt" "$obj" > "$obj.configure.log" 2>&1
 fi
