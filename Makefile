@@ -12,6 +12,8 @@
 #   make check-asan  the tests and the guest on an ASan/UBSan/LSan build
 #   make check-venus the guest lane alone (with venus, as in make check)
 #   make check-bisect  build after each patch of the series, in order
+#   make bench-compare  the guest workload on this build and on upstream
+#                 QEMU 10.0 (Debian 13), interleaved; a table and a PNG
 #   make peer     unpack Debian 13's QEMU 10.0 + virglrenderer 1.1 (the
 #                 upstream peer, run by scripts/bench/peer-qemu.sh)
 #   make series   export the series as git format-patch files, and check that
@@ -29,7 +31,7 @@ JOBS     ?= $(shell nproc)
 
 SERIES_INPUTS := $(shell find patches hw-display include-hw tests-qtest -type f 2>/dev/null)
 
-.PHONY: all build check check-asan check-bisect peer check-venus bench demo guest soak fuzz venus series check-series clean distclean deps FORCE
+.PHONY: all build check check-asan check-bisect peer bench-compare check-venus bench demo guest soak fuzz venus series check-series clean distclean deps FORCE
 all: build
 
 deps:
@@ -120,6 +122,14 @@ fuzz: $(B)/tree.stamp
 
 series: $(B)/tree.stamp
 	@scripts/export-series.sh $(TREE) $(B)/series
+
+# The same guest workload on this build and on the upstream peer,
+# interleaved (BENCH_ROUNDS, default 3; BENCH_SOAK_RUNS soak runs each,
+# default 5); prints "compare FIGURE ours= upstream= ratio=" lines and
+# draws build/bench-compare.png.  Not part of make check.
+bench-compare: build $(GUEST_IMG) peer
+	@scripts/deps.sh python3-matplotlib
+	@/usr/bin/python3 scripts/bench/bench-compare.py $(B)/guest/img
 
 # The upstream peer for comparisons: Debian 13's QEMU 10.0 and
 # virglrenderer 1.1, unpacked under build/peer (about 730 MB).

@@ -13,12 +13,9 @@
 #include "qemu/host-utils.h"
 #include "qemu/log.h"
 #include "qemu/main-loop.h"
-#include "qemu/cutils.h"
 #include "qemu/units.h"
 #include "qapi/error.h"
 #include "qapi/visitor.h"
-#include "monitor/monitor.h"
-#include "sysemu/qtest.h"
 #include "qom/object.h"
 #include "hw/core/cpu.h"
 #include "hw/virtio/virtio-gpu-hostmem.h"
@@ -133,8 +130,7 @@ static void *hostmem_grace_thread(void *opaque)
 
     qemu_mutex_lock(&hm->lock);
     for (;;) {
-        while ((QSIMPLEQ_EMPTY(&hm->waiting) || hm->test_hold) &&
-               !hm->stopping) {
+        while (QSIMPLEQ_EMPTY(&hm->waiting) && !hm->stopping) {
             qemu_cond_wait(&hm->cond, &hm->lock);
         }
         if (QSIMPLEQ_EMPTY(&hm->waiting)) {
@@ -415,81 +411,6 @@ void virtio_gpu_hostmem_unmap_all(VirtIOGPUHostmem *hm)
     memory_region_transaction_commit();
 }
 
-/*
- * For qtests only: map a file descriptor passed with "getfd", and unmap,
- * through QOM properties, so the region can be tested without a guest
- * driver or a renderer.  "x-test-hostmem-map" takes
- * "RESOURCE:OFFSET:SIZE:FDNAME"; "x-test-hostmem-unmap" a resource id;
- * "x-test-hostmem-hold" holds releases back while true.
- */
-static void hostmem_test_close_fd(void *opaque)
-{
-    close(GPOINTER_TO_INT(opaque));
-}
-
-static void hostmem_test_map(Object *obj, Visitor *v, const char *name,
-                             void *opaque, Error **errp)
-{
-    VirtIOGPUHostmem *hm = opaque;
-    VirtIOGPUHostmemBacking backing = { .release = hostmem_test_close_fd };
-    g_autofree char *value = NULL;
-    g_auto(GStrv) f = NULL;
-    uint64_t resource_id, offset, size;
-    int fd;
-
-    if (!visit_type_str(v, name, &value, errp)) {
-        return;
-    }
-    f = g_strsplit(value, ":", 4);
-    if (g_strv_length(f) != 4 ||
-        qemu_strtou64(f[0], NULL, 0, &resource_id) ||
-        resource_id > UINT32_MAX ||
-        qemu_strtou64(f[1], NULL, 0, &offset) ||
-        qemu_strtou64(f[2], NULL, 0, &size)) {
-        error_setg(errp, "expected RESOURCE:OFFSET:SIZE:FDNAME");
-        return;
-    }
-    fd = monitor_fd_param(monitor_cur(), f[3], errp);
-    if (fd < 0) {
-        return;
-    }
-    backing.fd = fd;
-    backing.opaque = GINT_TO_POINTER(fd);
-    if (!virtio_gpu_hostmem_map(hm, resource_id, offset, size, &backing,
-                                errp)) {
-        close(fd);
-    }
-}
-
-static void hostmem_test_unmap(Object *obj, Visitor *v, const char *name,
-                               void *opaque, Error **errp)
-{
-    VirtIOGPUHostmem *hm = opaque;
-    uint32_t resource_id;
-
-    if (!visit_type_uint32(v, name, &resource_id, errp)) {
-        return;
-    }
-    if (!virtio_gpu_hostmem_unmap(hm, resource_id)) {
-        error_setg(errp, "resource %u is not mapped", resource_id);
-    }
-}
-
-static void hostmem_test_hold(Object *obj, Visitor *v, const char *name,
-                              void *opaque, Error **errp)
-{
-    VirtIOGPUHostmem *hm = opaque;
-    bool hold;
-
-    if (!visit_type_bool(v, name, &hold, errp)) {
-        return;
-    }
-    WITH_QEMU_LOCK_GUARD(&hm->lock) {
-        hm->test_hold = hold;
-        qemu_cond_signal(&hm->cond);
-    }
-}
-
 static void hostmem_get_stat(Object *obj, Visitor *v, const char *name,
                              void *opaque, Error **errp)
 {
@@ -514,12 +435,4 @@ void virtio_gpu_hostmem_add_properties(VirtIOGPUHostmem *hm, Object *obj)
                         hostmem_get_stat, NULL, NULL, hm);
     object_property_add(obj, "x-hostmem-pending-releases", "uint64",
                         hostmem_get_stat, NULL, NULL, hm);
-    if (qtest_enabled()) {
-        object_property_add(obj, "x-test-hostmem-map", "str",
-                            NULL, hostmem_test_map, NULL, hm);
-        object_property_add(obj, "x-test-hostmem-unmap", "uint32",
-                            NULL, hostmem_test_unmap, NULL, hm);
-        object_property_add(obj, "x-test-hostmem-hold", "bool",
-                            NULL, hostmem_test_hold, NULL, hm);
-    }
 }

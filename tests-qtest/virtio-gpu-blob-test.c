@@ -446,12 +446,7 @@ static void test_many_and_reset(void *obj, void *data,
 
 static void hold_releases(QVirtioGpu *gpu, bool hold)
 {
-    QDict *rsp = qtest_qmp(gpu->qts, "{'execute': 'qom-set', 'arguments':"
-                           " {'path': %s, 'property': 'x-test-hostmem-hold',"
-                           " 'value': %i}}", GPU_PATH, hold);
-
-    g_assert_true(qdict_haskey(rsp, "return"));
-    qobject_unref(rsp);
+    qvirtio_gpu_hold_grace_periods(gpu->qts, GPU_PATH, hold);
 }
 
 /*

@@ -1037,12 +1037,7 @@ static void test_quota_real_size(void *obj, void *data,
 
 static void hold_releases(Env *e, bool hold)
 {
-    QDict *rsp = qtest_qmp(e->gpu->qts, "{'execute': 'qom-set', 'arguments':"
-                           " {'path': %s, 'property': 'x-test-hostmem-hold',"
-                           " 'value': %i}}", GPU_PATH, hold);
-
-    g_assert_true(qdict_haskey(rsp, "return"));
-    qobject_unref(rsp);
+    qvirtio_gpu_hold_grace_periods(e->gpu->qts, GPU_PATH, hold);
 }
 
 /*

@@ -14,6 +14,7 @@
 #include "qemu/host-utils.h"
 #include "qemu/units.h"
 #include "libqos/pci-pc.h"
+#include "libqos/virtio-gpu.h"
 #include "hw/pci/pci_regs.h"
 #include "standard-headers/linux/virtio_pci.h"
 #include "standard-headers/linux/virtio_gpu.h"
@@ -298,8 +299,8 @@ static char *map_fd_at(Map *m, uint32_t resource, uint64_t offset,
     arg = g_strdup_printf("%u:0x%" PRIx64 ":0x%" PRIx64 ":hm",
                           resource, offset, size);
     rsp = qtest_qmp(m->d->qts, "{'execute': 'qom-set', 'arguments':"
-                    " {'path': %s, 'property': 'x-test-hostmem-map',"
-                    " 'value': %s}}", GPU_PATH, arg);
+                    " {'path': %s, 'property': 'map', 'value': %s}}",
+                    qvirtio_gpu_hostmem_tester(m->d->qts, GPU_PATH), arg);
     if (qdict_haskey(rsp, "error")) {
         err = g_strdup(qdict_get_str(qdict_get_qdict(rsp, "error"), "desc"));
         /* a refused fd stays with the monitor: drop it */
@@ -337,8 +338,9 @@ static char *unmap(Map *m, uint32_t resource)
     char *err = NULL;
 
     rsp = qtest_qmp(m->d->qts, "{'execute': 'qom-set', 'arguments':"
-                    " {'path': %s, 'property': 'x-test-hostmem-unmap',"
-                    " 'value': %u}}", GPU_PATH, resource);
+                    " {'path': %s, 'property': 'unmap', 'value': %u}}",
+                    qvirtio_gpu_hostmem_tester(m->d->qts, GPU_PATH),
+                    resource);
     if (qdict_haskey(rsp, "error")) {
         err = g_strdup(qdict_get_str(qdict_get_qdict(rsp, "error"), "desc"));
     }

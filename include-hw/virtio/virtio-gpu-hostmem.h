@@ -48,7 +48,6 @@ typedef struct VirtIOGPUHostmem {
     QSIMPLEQ_HEAD(, HostmemRelease) waiting;    /* grace period running */
     QSIMPLEQ_HEAD(, HostmemRelease) released;   /* to release on main loop */
     bool stopping;
-    bool test_hold;             /* qtest: keep releases waiting */
     QEMUBH *release_bh;
     unsigned pending_releases;  /* unmapped, not released yet */
 } VirtIOGPUHostmem;
@@ -89,9 +88,8 @@ void virtio_gpu_hostmem_unmap_all(VirtIOGPUHostmem *hm);
 
 /*
  * Read-only statistics as QOM properties on @obj (x-hostmem-mappings,
- * x-hostmem-mapped-bytes, x-hostmem-pending-releases); under qtest also
- * x-test-hostmem-map and x-test-hostmem-unmap, to map file descriptors,
- * and x-test-hostmem-hold, to hold releases back.
+ * x-hostmem-mapped-bytes, x-hostmem-pending-releases).  Tests drive the
+ * region with an x-virtio-gpu-hostmem-tester object.
  */
 void virtio_gpu_hostmem_add_properties(VirtIOGPUHostmem *hm, Object *obj);
 

@@ -716,6 +716,141 @@ static void bench(void)
     free(each);
 }
 
+/* The median of @n timings (sorts them). */
+static double median_us(double *t, int n)
+{
+    int i, j;
+
+    for (i = 1; i < n; i++) {
+        double v = t[i];
+
+        for (j = i; j > 0 && t[j - 1] > v; j--) {
+            t[j] = t[j - 1];
+        }
+        t[j] = v;
+    }
+    return t[n / 2];
+}
+
+/* One map cycle as Mesa does it: create, map, touch, unmap, close. */
+static bool map_cycle(uint32_t id)
+{
+    uint32_t handle;
+    uint8_t *p;
+    bool ok;
+
+    if (host3d_blob(id, 64 * 1024, true, &handle, NULL)) {
+        return false;
+    }
+    p = bo_mmap(handle, 64 * 1024);
+    ok = p != NULL;
+    if (p) {
+        p[0] = 1;
+        p[65535] = 2;
+        ok = p[0] == 1 && p[65535] == 2;
+        munmap(p, 64 * 1024);
+    }
+    gem_close(handle);
+    return ok;
+}
+
+/*
+ * Figures for scripts/bench/bench-compare.py, the same workload on any
+ * QEMU: one "VGPU-BENCH name value" line each.
+ */
+static void bench_compare(void)
+{
+    static const int live_steps[] = { 0, 1, 64, 256, 1024 };
+    enum { MAX_LIVE = 1024, CYCLES = 40, BW_SIZE = 16 << 20 };
+    uint32_t *live = calloc(MAX_LIVE, sizeof(*live));
+    uint8_t **ptr = calloc(MAX_LIVE, sizeof(*ptr));
+    double t[CYCLES], s, best;
+    uint32_t id = 100000, handle;
+    int have = 0, i, k, bad = 0;
+    uint8_t *p, *ram;
+
+    for (k = 0; k < 5; k++) {
+        while (have < live_steps[k]) {
+            if (host3d_blob(id++, 64 * 1024, true, &live[have], NULL) ||
+                !(ptr[have] = bo_mmap(live[have], 64 * 1024))) {
+                check(false, "bench: live mapping %d", have);
+                goto out;
+            }
+            ptr[have][0] = 1;
+            have++;
+        }
+        for (i = 0; i < CYCLES; i++) {
+            s = now_us();
+            bad += !map_cycle(id++);
+            t[i] = now_us() - s;
+        }
+        printf("VGPU-BENCH map_cycle_live_%d %.1f us\n", have,
+               median_us(t, CYCLES));
+    }
+    /* drain: give 256 live mappings back */
+    s = now_us();
+    for (i = have - 256; i < have; i++) {
+        munmap(ptr[i], 64 * 1024);
+        gem_close(live[i]);
+    }
+    /* a MAP is answered in order after the UNMAPs and UNREFs */
+    bad += !map_cycle(id++);
+    printf("VGPU-BENCH drain_256 %.1f us\n", now_us() - s);
+    have -= 256;
+
+    /* SUBMIT + CREATE_BLOB + UNREF, then one MAP to wait for them all */
+    s = now_us();
+    for (i = 0; i < 200; i++) {
+        if (host3d_blob(id++, 4096, false, &handle, NULL)) {
+            bad++;
+            continue;
+        }
+        gem_close(handle);
+    }
+    bad += !map_cycle(id++);
+    printf("VGPU-BENCH create_unref_rate %.0f per_s\n",
+           200 / ((now_us() - s) / 1e6));
+
+    /* guest writes into a mapped blob, and into guest RAM */
+    if (host3d_blob(id++, BW_SIZE, true, &handle, NULL) ||
+        !(p = bo_mmap(handle, BW_SIZE))) {
+        check(false, "bench: a %d MiB mapped blob", BW_SIZE >> 20);
+        goto out;
+    }
+    ram = malloc(BW_SIZE);
+    memset(ram, 0, BW_SIZE);
+    memset(p, 0, BW_SIZE);
+    best = 1e12;
+    for (i = 0; i < 3; i++) {
+        s = now_us();
+        memset(p, i + 1, BW_SIZE);
+        s = now_us() - s;
+        best = s < best ? s : best;
+    }
+    printf("VGPU-BENCH write_blob %.0f MB_per_s\n", BW_SIZE / best);
+    best = 1e12;
+    for (i = 0; i < 3; i++) {
+        s = now_us();
+        memset(ram, i + 1, BW_SIZE);
+        s = now_us() - s;
+        best = s < best ? s : best;
+    }
+    printf("VGPU-BENCH write_ram %.0f MB_per_s\n", BW_SIZE / best);
+    check(p[BW_SIZE - 1] == 3 && ram[BW_SIZE - 1] == 3,
+          "bench: the last bytes written are there");
+    munmap(p, BW_SIZE);
+    gem_close(handle);
+    free(ram);
+out:
+    check(bad == 0, "bench: every map cycle saw its bytes (%d bad)", bad);
+    for (i = 0; i < have; i++) {
+        munmap(ptr[i], 64 * 1024);
+        gem_close(live[i]);
+    }
+    free(live);
+    free(ptr);
+}
+
 /*
  * A reader of the device's own MMIO while the BAR's layout changes.
  * Every MAP and UNMAP changes the guest's physical address space; a
@@ -989,12 +1124,14 @@ static void soak(int rounds)
 int main(int argc, char **argv)
 {
     const char *dev = "/dev/dri/card0";
-    bool do_bench = false, do_demo = false;
+    bool do_bench = false, do_demo = false, do_compare = false;
     int i, soak_rounds = 0;
 
     for (i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--bench")) {
             do_bench = true;
+        } else if (!strcmp(argv[i], "--bench-compare")) {
+            do_compare = true;
         } else if (!strcmp(argv[i], "--demo")) {
             do_bench = do_demo = true;
         } else if (!strcmp(argv[i], "--soak") && i + 1 < argc) {
@@ -1010,6 +1147,10 @@ int main(int argc, char **argv)
     }
     if (soak_rounds) {
         soak(soak_rounds);
+        return tap_finish();
+    }
+    if (do_compare) {
+        bench_compare();
         return tap_finish();
     }
     test_params();

@@ -489,4 +489,36 @@ static void virtio_gpu_register_nodes(void)
                         "hostmem=64M", "virtio-gpu-venus-inproc");
 }
 
+#define HOSTMEM_TESTER_ID "hostmem-tester"
+
+const char *qvirtio_gpu_hostmem_tester(QTestState *qts, const char *dev_path)
+{
+    static const char path[] = "/objects/" HOSTMEM_TESTER_ID;
+    QDict *rsp = qtest_qmp(qts, "{'execute': 'qom-get', 'arguments':"
+                           " {'path': %s, 'property': 'device'}}", path);
+
+    if (qdict_haskey(rsp, "error")) {
+        qobject_unref(rsp);
+        rsp = qtest_qmp(qts, "{'execute': 'object-add', 'arguments':"
+                        " {'qom-type': 'x-virtio-gpu-hostmem-tester',"
+                        " 'id': %s, 'device': %s}}", HOSTMEM_TESTER_ID,
+                        dev_path);
+        g_assert_true(qdict_haskey(rsp, "return"));
+    }
+    qobject_unref(rsp);
+    return path;
+}
+
+void qvirtio_gpu_hold_grace_periods(QTestState *qts, const char *dev_path,
+                                    bool hold)
+{
+    QDict *rsp = qtest_qmp(qts, "{'execute': 'qom-set', 'arguments':"
+                           " {'path': %s, 'property': 'hold-grace-periods',"
+                           " 'value': %i}}",
+                           qvirtio_gpu_hostmem_tester(qts, dev_path), hold);
+
+    g_assert_true(qdict_haskey(rsp, "return"));
+    qobject_unref(rsp);
+}
+
 libqos_init(virtio_gpu_register_nodes);

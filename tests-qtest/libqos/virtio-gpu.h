@@ -119,4 +119,14 @@ int qvirtio_gpu_qemu_fd_count(QVirtioGpu *gpu);
 /* screendump of the console, as RGB bytes; g_free() it. */
 uint8_t *qvirtio_gpu_screendump(QVirtioGpu *gpu, int *width, int *height);
 
+/*
+ * The QOM path of the x-virtio-gpu-hostmem-tester that drives the
+ * host-visible region of the device at @dev_path (properties map, unmap,
+ * hold-grace-periods), made on first use.
+ */
+const char *qvirtio_gpu_hostmem_tester(QTestState *qts, const char *dev_path);
+/* Hold every RCU grace period back, and with them the region's releases. */
+void qvirtio_gpu_hold_grace_periods(QTestState *qts, const char *dev_path,
+                                    bool hold);
+
 #endif

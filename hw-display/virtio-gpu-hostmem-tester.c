@@ -1,0 +1,245 @@
+/*
+ * x-virtio-gpu-hostmem-tester: drives a virtio-gpu device's host-visible
+ * region from qtests, without a guest driver or a renderer
+ *
+ *   object-add qom-type=x-virtio-gpu-hostmem-tester id=T device=PATH
+ *   qom-set /objects/T map "RESOURCE:OFFSET:SIZE:FDNAME"  (fd from getfd)
+ *   qom-set /objects/T unmap RESOURCE
+ *   qom-set /objects/T hold-grace-periods true|false
+ *
+ * PATH is the QOM path of the virtio-gpu device (the virtio-backend of a
+ * PCI one).  It maps through the region's own interface, as a device
+ * would.  Holding grace periods is what it says: a thread of its own
+ * stays in an RCU read-side section, so that no grace period in QEMU
+ * ends, and the region's releases wait, until it leaves.  It can only be
+ * made under qtest.
+ *
+ * This work is licensed under the terms of the GNU GPL, version 2 or later.
+ * See the COPYING file in the top-level directory.
+ */
+
+#include "qemu/osdep.h"
+#include "qemu/cutils.h"
+#include "qemu/module.h"
+#include "qemu/rcu.h"
+#include "qemu/thread.h"
+#include "qapi/error.h"
+#include "qapi/visitor.h"
+#include "qom/object_interfaces.h"
+#include "monitor/monitor.h"
+#include "sysemu/qtest.h"
+#include "hw/virtio/virtio-gpu.h"
+#include "hw/virtio/virtio-gpu-hostmem.h"
+
+#define TYPE_VIRTIO_GPU_HOSTMEM_TESTER "x-virtio-gpu-hostmem-tester"
+OBJECT_DECLARE_SIMPLE_TYPE(VirtIOGPUHostmemTester, VIRTIO_GPU_HOSTMEM_TESTER)
+module_obj(TYPE_VIRTIO_GPU_HOSTMEM_TESTER);
+
+struct VirtIOGPUHostmemTester {
+    Object parent_obj;
+    char *device;
+    Object *dev;                /* referenced while the tester lives */
+    VirtIOGPUHostmem *hm;
+    /* hold-grace-periods: the thread in its read-side section */
+    QemuThread holder;
+    QemuEvent held, unhold;
+    bool holding;
+};
+
+static VirtIOGPUHostmem *tester_region(VirtIOGPUHostmemTester *t,
+                                       Error **errp)
+{
+    if (!t->hm) {
+        error_setg(errp, "the tester has no device");
+    }
+    return t->hm;
+}
+
+static void tester_close_fd(void *opaque)
+{
+    close(GPOINTER_TO_INT(opaque));
+}
+
+static void tester_map(Object *obj, Visitor *v, const char *name,
+                       void *opaque, Error **errp)
+{
+    VirtIOGPUHostmemTester *t = VIRTIO_GPU_HOSTMEM_TESTER(obj);
+    VirtIOGPUHostmemBacking backing = { .release = tester_close_fd };
+    VirtIOGPUHostmem *hm = tester_region(t, errp);
+    g_autofree char *value = NULL;
+    g_auto(GStrv) f = NULL;
+    uint64_t resource_id, offset, size;
+    int fd;
+
+    if (!hm || !visit_type_str(v, name, &value, errp)) {
+        return;
+    }
+    f = g_strsplit(value, ":", 4);
+    if (g_strv_length(f) != 4 ||
+        qemu_strtou64(f[0], NULL, 0, &resource_id) ||
+        resource_id > UINT32_MAX ||
+        qemu_strtou64(f[1], NULL, 0, &offset) ||
+        qemu_strtou64(f[2], NULL, 0, &size)) {
+        error_setg(errp, "expected RESOURCE:OFFSET:SIZE:FDNAME");
+        return;
+    }
+    fd = monitor_fd_param(monitor_cur(), f[3], errp);
+    if (fd < 0) {
+        return;
+    }
+    backing.fd = fd;
+    backing.opaque = GINT_TO_POINTER(fd);
+    if (!virtio_gpu_hostmem_map(hm, resource_id, offset, size, &backing,
+                                errp)) {
+        close(fd);
+    }
+}
+
+static void tester_unmap(Object *obj, Visitor *v, const char *name,
+                         void *opaque, Error **errp)
+{
+    VirtIOGPUHostmemTester *t = VIRTIO_GPU_HOSTMEM_TESTER(obj);
+    VirtIOGPUHostmem *hm = tester_region(t, errp);
+    uint32_t resource_id;
+
+    if (!hm || !visit_type_uint32(v, name, &resource_id, errp)) {
+        return;
+    }
+    if (!virtio_gpu_hostmem_unmap(hm, resource_id)) {
+        error_setg(errp, "resource %u is not mapped", resource_id);
+    }
+}
+
+static void *tester_holder(void *opaque)
+{
+    VirtIOGPUHostmemTester *t = opaque;
+
+    rcu_register_thread();
+    rcu_read_lock();
+    qemu_event_set(&t->held);
+    qemu_event_wait(&t->unhold);
+    rcu_read_unlock();
+    rcu_unregister_thread();
+    return NULL;
+}
+
+static void tester_set_hold(VirtIOGPUHostmemTester *t, bool hold)
+{
+    if (hold && !t->holding) {
+        qemu_event_reset(&t->held);
+        qemu_event_reset(&t->unhold);
+        qemu_thread_create(&t->holder, "hostmem-tester", tester_holder, t,
+                           QEMU_THREAD_JOINABLE);
+        /* the section has begun: every grace period from now on waits */
+        qemu_event_wait(&t->held);
+    } else if (!hold && t->holding) {
+        qemu_event_set(&t->unhold);
+        qemu_thread_join(&t->holder);
+    }
+    t->holding = hold;
+}
+
+static void tester_hold(Object *obj, Visitor *v, const char *name,
+                        void *opaque, Error **errp)
+{
+    bool hold;
+
+    if (visit_type_bool(v, name, &hold, errp)) {
+        tester_set_hold(VIRTIO_GPU_HOSTMEM_TESTER(obj), hold);
+    }
+}
+
+static char *tester_get_device(Object *obj, Error **errp)
+{
+    return g_strdup(VIRTIO_GPU_HOSTMEM_TESTER(obj)->device);
+}
+
+static void tester_set_device(Object *obj, const char *value, Error **errp)
+{
+    VirtIOGPUHostmemTester *t = VIRTIO_GPU_HOSTMEM_TESTER(obj);
+
+    g_free(t->device);
+    t->device = g_strdup(value);
+}
+
+static void tester_complete(UserCreatable *uc, Error **errp)
+{
+    VirtIOGPUHostmemTester *t = VIRTIO_GPU_HOSTMEM_TESTER(uc);
+    Object *dev;
+
+    if (!qtest_enabled()) {
+        error_setg(errp, TYPE_VIRTIO_GPU_HOSTMEM_TESTER " is for qtests");
+        return;
+    }
+    dev = t->device ? object_resolve_path_type(t->device,
+                                               TYPE_VIRTIO_GPU_BASE, NULL)
+                    : NULL;
+    if (!dev) {
+        error_setg(errp, "device: '%s' is not a virtio-gpu device",
+                   t->device ?: "");
+        return;
+    }
+    if (!virtio_gpu_hostmem_enabled(&VIRTIO_GPU_BASE(dev)->hostmem)) {
+        error_setg(errp, "device: '%s' has no host-visible region",
+                   t->device);
+        return;
+    }
+    t->dev = object_ref(dev);
+    t->hm = &VIRTIO_GPU_BASE(dev)->hostmem;
+}
+
+static void tester_init(Object *obj)
+{
+    VirtIOGPUHostmemTester *t = VIRTIO_GPU_HOSTMEM_TESTER(obj);
+
+    qemu_event_init(&t->held, false);
+    qemu_event_init(&t->unhold, false);
+}
+
+static void tester_finalize(Object *obj)
+{
+    VirtIOGPUHostmemTester *t = VIRTIO_GPU_HOSTMEM_TESTER(obj);
+
+    tester_set_hold(t, false);
+    qemu_event_destroy(&t->held);
+    qemu_event_destroy(&t->unhold);
+    if (t->dev) {
+        object_unref(t->dev);
+    }
+    g_free(t->device);
+}
+
+static void tester_class_init(ObjectClass *oc, void *data)
+{
+    UserCreatableClass *ucc = USER_CREATABLE_CLASS(oc);
+
+    ucc->complete = tester_complete;
+    object_class_property_add_str(oc, "device", tester_get_device,
+                                  tester_set_device);
+    object_class_property_add(oc, "map", "str", NULL, tester_map,
+                              NULL, NULL);
+    object_class_property_add(oc, "unmap", "uint32", NULL, tester_unmap,
+                              NULL, NULL);
+    object_class_property_add(oc, "hold-grace-periods", "bool", NULL,
+                              tester_hold, NULL, NULL);
+}
+
+static const TypeInfo tester_info = {
+    .name = TYPE_VIRTIO_GPU_HOSTMEM_TESTER,
+    .parent = TYPE_OBJECT,
+    .instance_size = sizeof(VirtIOGPUHostmemTester),
+    .instance_init = tester_init,
+    .instance_finalize = tester_finalize,
+    .class_init = tester_class_init,
+    .interfaces = (InterfaceInfo[]) {
+        { TYPE_USER_CREATABLE },
+        { }
+    },
+};
+
+static void tester_register_types(void)
+{
+    type_register_static(&tester_info);
+}
+
+type_init(tester_register_types)

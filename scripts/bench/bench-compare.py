@@ -1,0 +1,160 @@
+#!/usr/bin/env python3
+"""make bench-compare: one guest workload on this series' QEMU and on the
+upstream peer (Debian 13's QEMU 10.0 + virglrenderer 1.1, prepared by
+prepare-peer.sh, run by peer-qemu.sh under Xvfb), interleaved round by
+round on the same machine, then one line per figure:
+
+    compare FIGURE ours=X upstream=Y ratio=R
+
+R is upstream/ours for times and ours/upstream for rates, so R > 1
+always means this series is faster.  The guest program's --bench-compare
+mode makes the figures (see vgpu-guest-test.c); the soak counts hangs.
+Also writes build/bench-compare.png: map-cycle time against live
+mappings, both QEMUs, log scale.
+"""
+import argparse
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TOP = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(TOP, "scripts", "guest"))
+import guestvm  # noqa: E402
+
+LIVE = (0, 1, 64, 256, 1024)
+# name, unit, bigger is better
+FIGURES = [("map_cycle_live_%d" % n, "us", False) for n in LIVE] + [
+    ("drain_256", "us", False),
+    ("create_unref_rate", "per_s", True),
+    ("write_blob", "MB_per_s", True),
+    ("write_ram", "MB_per_s", True),
+]
+
+
+def boot(qemu, image, timeout):
+    """One guest run of the bench workload: its figures, or an error."""
+    os.environ["QEMU"] = qemu
+    with tempfile.TemporaryDirectory() as tmp:
+        serial = os.path.join(tmp, "serial.log")
+        cmd = guestvm.guest_command(image, "loglevel=4 vgpu.benchcmp", serial)
+        try:
+            subprocess.run(cmd, stdin=subprocess.DEVNULL,
+                           stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return None, "timed out after %d s" % timeout
+        log = open(serial, errors="replace").read()
+    figs = {m.group(1): float(m.group(2)) for m in
+            re.finditer(r"^VGPU-BENCH (\S+) ([0-9.]+)", log, re.M)}
+    bad = re.findall(r"^not ok .*", log, re.M)
+    if bad or "VGPU-TEST-END" not in log:
+        return figs, "; ".join(bad) or "the guest program did not finish"
+    return figs, None
+
+
+def soak_hangs(qemu, image, runs):
+    env = dict(os.environ, QEMU=qemu)
+    out = subprocess.run([sys.executable,
+                          os.path.join(TOP, "scripts/guest/soak.py"), image,
+                          "--runs", str(runs)], env=env,
+                         capture_output=True, text=True).stdout
+    m = re.search(r"soak: (\d+) runs, (\d+) hangs", out)
+    return (int(m.group(2)), int(m.group(1))) if m else (None, runs)
+
+
+def plot(path, ours, upstream):
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        sys.exit("bench-compare: error: no matplotlib (Debian package "
+                 "python3-matplotlib) to draw %s" % path)
+    xs = [max(n, 0.5) for n in LIVE]    # 0 live mappings, drawn at 0.5
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for label, figs, mark in (("this series (QEMU 7.2, virglrenderer 0.10.4)",
+                               ours, "o-"),
+                              ("upstream (QEMU 10.0, virglrenderer 1.1)",
+                               upstream, "s--")):
+        ys = [figs.get("map_cycle_live_%d" % n) for n in LIVE]
+        pts = [(x, y) for x, y in zip(xs, ys) if y]
+        if pts:
+            ax.plot(*zip(*pts), mark, label=label)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xticks(xs)
+    ax.set_xticklabels([str(n) for n in LIVE])
+    ax.set_xlabel("other mappings live")
+    ax.set_ylabel("map cycle, median (us)")
+    ax.set_title("64 KiB HOST3D blob: create, map, touch, unmap, close\n"
+                 "(Linux guest under TCG, same machine, same run)")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("image")
+    ap.add_argument("--rounds", type=int,
+                    default=int(os.environ.get("BENCH_ROUNDS", "3")))
+    ap.add_argument("--soak-runs", type=int,
+                    default=int(os.environ.get("BENCH_SOAK_RUNS", "5")))
+    ap.add_argument("--timeout", type=int, default=600)
+    ap.add_argument("--png", default=os.path.join(TOP, "build",
+                                                   "bench-compare.png"))
+    args = ap.parse_args()
+    sides = {
+        "ours": os.environ.get("QEMU", os.path.join(
+            TOP, "build/obj/qemu-system-x86_64")),
+        "upstream": os.path.join(HERE, "peer-qemu.sh"),
+    }
+    print("bench-compare: %d rounds, interleaved; ours=%s upstream=%s"
+          % (args.rounds, sides["ours"], "Debian 13 QEMU 10.0 (peer-qemu.sh)"))
+    runs = {s: [] for s in sides}
+    for r in range(args.rounds):
+        for side, qemu in sides.items():
+            figs, err = boot(qemu, args.image, args.timeout)
+            print("# round %d %s: %s" % (r + 1, side, err or "ok " + " ".join(
+                "%s=%g" % kv for kv in sorted(figs.items()))), flush=True)
+            if figs:
+                runs[side].append(figs)
+    med = {}
+    for side in sides:
+        med[side] = {}
+        for name, _, _ in FIGURES:
+            vals = [f[name] for f in runs[side] if name in f]
+            if vals:
+                med[side][name] = statistics.median(vals)
+    for name, unit, bigger in FIGURES:
+        o, u = med["ours"].get(name), med["upstream"].get(name)
+        if o and u:
+            ratio = o / u if bigger else u / o
+            print("compare %s ours=%g upstream=%g ratio=%.2f (%s)"
+                  % (name, o, u, ratio, unit))
+        else:
+            print("compare %s ours=%s upstream=%s ratio=n/a (%s; no figure)"
+                  % (name, o, u, unit))
+    for side in ("ours", "upstream"):
+        one = med[side].get("map_cycle_live_1")
+        many = med[side].get("map_cycle_live_1024")
+        if one and many:
+            print("# %s: map cycle with 1024 live / with 1 live = %.2f"
+                  % (side, many / one))
+    if args.soak_runs:
+        h = {s: soak_hangs(q, args.image, args.soak_runs)
+             for s, q in sides.items()}
+        print("compare soak_hangs ours=%s/%d upstream=%s/%d"
+              % (h["ours"][0], h["ours"][1], h["upstream"][0],
+                 h["upstream"][1]))
+    plot(args.png, med["ours"], med["upstream"])
+    print("bench-compare: wrote %s" % args.png)
+
+
+if __name__ == "__main__":
+    main()
