@@ -244,6 +244,7 @@ static void test_bad_sizes(void)
 
 typedef struct Map {
     Dev *d;
+    const char *tester;         /* QOM path of the region's tester */
     QPCIBar bar;
     int memfd;
     uint8_t *mem;               /* the memfd, mapped here */
@@ -260,6 +261,7 @@ static Map *map_start(uint64_t hostmem)
     qpci_device_enable(m->d->pdev);
     m->bar = qpci_iomap(m->d->pdev, 4, &size);
     g_assert_cmphex(size, ==, pow2ceil(hostmem));
+    m->tester = qvirtio_gpu_hostmem_tester(m->d->qts, GPU_PATH);
 
     m->memsize = 1 * MiB;
     m->memfd = memfd_create("hostmem-test", MFD_CLOEXEC);
@@ -300,7 +302,7 @@ static char *map_fd_at(Map *m, uint32_t resource, uint64_t offset,
                           resource, offset, size);
     rsp = qtest_qmp(m->d->qts, "{'execute': 'qom-set', 'arguments':"
                     " {'path': %s, 'property': 'map', 'value': %s}}",
-                    qvirtio_gpu_hostmem_tester(m->d->qts, GPU_PATH), arg);
+                    m->tester, arg);
     if (qdict_haskey(rsp, "error")) {
         err = g_strdup(qdict_get_str(qdict_get_qdict(rsp, "error"), "desc"));
         /* a refused fd stays with the monitor: drop it */
@@ -339,8 +341,7 @@ static char *unmap(Map *m, uint32_t resource)
 
     rsp = qtest_qmp(m->d->qts, "{'execute': 'qom-set', 'arguments':"
                     " {'path': %s, 'property': 'unmap', 'value': %u}}",
-                    qvirtio_gpu_hostmem_tester(m->d->qts, GPU_PATH),
-                    resource);
+                    m->tester, resource);
     if (qdict_haskey(rsp, "error")) {
         err = g_strdup(qdict_get_str(qdict_get_qdict(rsp, "error"), "desc"));
     }
