@@ -52,7 +52,8 @@ $(OBJ)/build.ninja: scripts/build/configure.sh scripts/build/devices-x86_64.mak 
 	    { tail -n 30 $(B)/configure.log; echo "error: configure failed, see $(B)/configure.log" >&2; exit 1; }
 
 build: $(B)/tree.stamp $(OBJ)/build.ninja
-	@$(NINJA) -C $(OBJ) -j$(JOBS) qemu-system-x86_64 $(QTESTS)
+	@$(NINJA) -C $(OBJ) -j$(JOBS) qemu-system-x86_64 $(QTESTS) \
+	    $$(scripts/build/modules.sh $(OBJ))
 
 # The guest: Debian 12's kernel, busybox and the in-guest test program.
 GUEST_IMG := $(B)/guest/img/initrd.gz
@@ -89,12 +90,12 @@ demo: build $(GUEST_IMG) $(VENUS_ICD)
 # The same tests, the guest lane included, on a build with
 # AddressSanitizer, UndefinedBehaviorSanitizer and LeakSanitizer (without
 # -Werror: gcc warns about upstream code under ASan; the normal build
-# keeps -Werror).  Any sanitizer report fails the run.
+# keeps -Werror; and as one binary, without modules).  Any sanitizer report fails the run.
 ASAN_OBJ := $(B)/obj-asan
 $(ASAN_OBJ)/build.ninja: scripts/build/configure.sh scripts/build/devices-x86_64.mak | $(B)/tree.stamp
 	@echo "configure: $(ASAN_OBJ) (log: $(B)/configure-asan.log)"
 	@rm -rf $(ASAN_OBJ)
-	@QEMU_CONFIGURE_EXTRA="--enable-sanitizers --disable-werror" scripts/build/configure.sh $(TREE) $(ASAN_OBJ) \
+	@QEMU_CONFIGURE_EXTRA="--enable-sanitizers --disable-werror --disable-modules" scripts/build/configure.sh $(TREE) $(ASAN_OBJ) \
 	    > $(B)/configure-asan.log 2>&1 || \
 	    { tail -n 30 $(B)/configure-asan.log; echo "error: configure failed" >&2; exit 1; }
 

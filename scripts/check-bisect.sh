@@ -32,7 +32,8 @@ for c in $(git -C "$tree" rev-list --reverse base..main); do
         targets="$targets tests/qtest/virtio-gpu-hostmem-test"
     fi
     # shellcheck disable=SC2086
-    if ! ninja -C "$obj" $targets > "$obj.log" 2>&1; then
+    if ! ninja -C "$obj" $targets $("$top/scripts/build/modules.sh" "$obj") \
+            > "$obj.log" 2>&1; then
         tail -n 20 "$obj.log"
         echo "not ok $n - does not build after: $subject"
         exit 1

@@ -15,12 +15,14 @@ grep -qxF '/configs/devices/x86_64-softmmu/vgpu-series.mak' "$exclude" 2>/dev/nu
 mkdir -p "$obj"
 cd "$obj"
 # Debian's +dfsg source ships no firmware blobs: take them from the
-# seabios and qemu-system-data packages.
+# seabios and qemu-system-data packages.  Modules, as Debian builds QEMU:
+# virtio-gpu, virgl and the GL UI are loadable modules, so every test
+# crosses the module boundary a packaged binary crosses.
 "$src/configure" \
     --target-list=x86_64-softmmu \
     --without-default-devices --with-devices-x86_64=vgpu-series \
     --with-git-submodules=ignore \
-    --disable-docs --disable-user --disable-tools --disable-modules \
+    --disable-docs --disable-user --disable-tools --enable-modules \
     --disable-gtk --disable-sdl --disable-vnc --disable-spice --disable-slirp \
     --disable-xen --disable-curses --disable-dbus-display \
     --enable-opengl --enable-virglrenderer --enable-virtfs \
