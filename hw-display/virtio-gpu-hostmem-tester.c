@@ -28,6 +28,7 @@
 #include "qom/object_interfaces.h"
 #include "monitor/monitor.h"
 #include "sysemu/qtest.h"
+#include "hw/qdev-core.h"
 #include "hw/virtio/virtio-gpu.h"
 #include "hw/virtio/virtio-gpu-hostmem.h"
 
@@ -46,11 +47,13 @@ struct VirtIOGPUHostmemTester {
     bool holding;
 };
 
+/* The region, while the device is there: unplugged, it has none. */
 static VirtIOGPUHostmem *tester_region(VirtIOGPUHostmemTester *t,
                                        Error **errp)
 {
-    if (!t->hm) {
-        error_setg(errp, "the tester has no device");
+    if (!t->hm || !DEVICE(t->dev)->realized) {
+        error_setg(errp, "the tester's device is gone");
+        return NULL;
     }
     return t->hm;
 }
