@@ -551,6 +551,38 @@ static void test_bench(void)
     map_stop(m);
 }
 
+/* object-add of a tester, and the error it gets, or NULL. */
+static char *tester_add(QTestState *qts, const char *device)
+{
+    QDict *rsp = qtest_qmp(qts, "{'execute': 'object-add', 'arguments':"
+                           " {'qom-type': 'x-virtio-gpu-hostmem-tester',"
+                           " 'id': 'other-tester', 'device': %s}}", device);
+    char *err = NULL;
+
+    if (qdict_haskey(rsp, "error")) {
+        err = g_strdup(qdict_get_str(qdict_get_qdict(rsp, "error"), "desc"));
+    }
+    qobject_unref(rsp);
+    return err;
+}
+
+/* The tester only drives a virtio-gpu device that has a region. */
+static void test_tester_refusals(void)
+{
+    Dev *d = dev_start("virtio-gpu-pci", "");
+    g_autofree char *no_region = tester_add(d->qts, GPU_PATH);
+    g_autofree char *no_gpu = tester_add(d->qts, "/machine/unattached");
+    g_autofree char *no_path = tester_add(d->qts, "/machine/no-such-thing");
+
+    g_assert_nonnull(no_region);
+    g_assert_nonnull(strstr(no_region, "has no host-visible region"));
+    g_assert_nonnull(no_gpu);
+    g_assert_nonnull(strstr(no_gpu, "is not a virtio-gpu device"));
+    g_assert_nonnull(no_path);
+    g_assert_nonnull(strstr(no_path, "is not a virtio-gpu device"));
+    dev_stop(d);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -567,5 +599,7 @@ int main(int argc, char **argv)
     qtest_add_func("/virtio-gpu/hostmem/map/memfd", test_map_memfd);
     qtest_add_func("/virtio-gpu/hostmem/map/refused", test_map_refused);
     qtest_add_func("/virtio-gpu/hostmem/map/reset", test_map_reset);
+    qtest_add_func("/virtio-gpu/hostmem/tester/refusals",
+                   test_tester_refusals);
     return g_test_run();
 }
