@@ -108,7 +108,7 @@ check-asan: $(B)/tree.stamp $(ASAN_OBJ)/build.ninja $(GUEST_IMG)
 
 # Benchmarks print figures; they are not part of make check.
 bench: build
-	@echo "== the host-visible region, through qtest properties"
+	@echo "== the host-visible region, through its qtest tester object"
 	@cd $(OBJ) && QTEST_QEMU_BINARY=./qemu-system-x86_64 \
 	    ./tests/qtest/virtio-gpu-hostmem-test -m perf -p /x86_64/virtio-gpu/hostmem/bench | grep '^#' | grep -v '^# \(Start\|End\|starting\|random\)'
 	@echo "== virgl blob commands, through the libqos driver"
