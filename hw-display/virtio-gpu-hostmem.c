@@ -272,6 +272,18 @@ static bool hostmem_check(VirtIOGPUHostmem *hm, uint32_t resource_id,
     return true;
 }
 
+/*
+ * Mappings never overlap one another, so their priority only orders the
+ * render of the flat view: lowest offset first, each range lands after
+ * those below it instead of in front of them, which would move all of
+ * them.  Every mapping is above the unmapped background (0).
+ */
+static int hostmem_render_priority(uint64_t offset)
+{
+    QEMU_BUILD_BUG_ON(VIRTIO_GPU_HOSTMEM_MAX / 4096 >= INT_MAX);
+    return INT_MAX - offset / qemu_real_host_page_size();
+}
+
 bool virtio_gpu_hostmem_map(VirtIOGPUHostmem *hm, uint32_t resource_id,
                             uint64_t offset, uint64_t size,
                             const VirtIOGPUHostmemBacking *backing,
@@ -315,7 +327,8 @@ bool virtio_gpu_hostmem_map(VirtIOGPUHostmem *hm, uint32_t resource_id,
     memory_region_init_ram_device_ptr(&m->mr, OBJECT(&m->mr), name, size,
                                       ptr);
     OBJECT(&m->mr)->free = hostmem_mapping_free;
-    memory_region_add_subregion_overlap(&hm->bar, offset, &m->mr, 1);
+    memory_region_add_subregion_overlap(&hm->bar, offset, &m->mr,
+                                        hostmem_render_priority(offset));
 
     g_hash_table_insert(hm->by_resource, GUINT_TO_POINTER(resource_id), m);
     g_tree_insert(hm->by_offset, &m->offset, m);
