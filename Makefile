@@ -16,6 +16,9 @@
 #                 QEMU 10.0 (Debian 13), interleaved; a table and a PNG
 #   make peer     unpack Debian 13's QEMU 10.0 + virglrenderer 1.1 (the
 #                 upstream peer, run by scripts/bench/peer-qemu.sh)
+#   make deb      Debian's qemu package with the series, built by
+#                 dpkg-buildpackage (x86 only; DEB_FULL=1 for all), then
+#                 the guest lane against the packaged binary
 #   make series   export the series as git format-patch files, and check that
 #                 they apply to a fresh unpack with git am and with quilt
 #   make clean    remove everything derived, keeping the download cache
@@ -31,7 +34,7 @@ JOBS     ?= $(shell nproc)
 
 SERIES_INPUTS := $(shell find patches hw-display include-hw tests-qtest -type f 2>/dev/null)
 
-.PHONY: all build check check-asan check-bisect peer bench-compare check-venus bench demo guest soak fuzz venus series check-series clean distclean deps FORCE
+.PHONY: all build check check-asan check-bisect deb peer bench-compare check-venus bench demo guest soak fuzz venus series check-series clean distclean deps FORCE
 all: build
 
 deps:
@@ -136,6 +139,14 @@ bench-compare: build $(GUEST_IMG) peer
 # virglrenderer 1.1, unpacked under build/peer (about 730 MB).
 peer:
 	@scripts/bench/prepare-peer.sh $(B)/peer
+
+# Debian's own package with the series in debian/patches, restricted to
+# the x86 system emulator unless DEB_FULL=1; the .debs land in build/deb.
+# Then the guest lane against the packaged binary.  Not part of make
+# check: it takes longer than the CI budget (see docs/distro.md).
+deb: series $(GUEST_IMG) $(VENUS_ICD)
+	@scripts/deb/build-deb.sh $(BASE) $(B)/series $(B)/deb
+	@scripts/deb/test-deb.sh $(B)/deb $(B)/guest/img $(VENUS_ICD)
 
 # Every patch of the series builds, in order (a developer check).
 check-bisect: $(B)/tree.stamp

@@ -1,0 +1,61 @@
+#!/bin/sh
+# The Linux guest lane against the packaged QEMU: unpack the built
+# packages into a throwaway root and boot the guest on its
+# qemu-system-x86_64.  The binary finds its modules the way an installed
+# one does, relative to itself (usr/lib/<triplet>/qemu); the check below
+# makes sure the virtio-gpu-gl module it loaded is the package's.
+# It looks for firmware relative to itself too, so the root also gets
+# the packages it depends on for that: Debian's own qemu-system-data
+# (architecture-independent, not rebuilt: the series does not touch
+# it), seabios and ipxe-qemu, downloaded with apt-get download.
+#   scripts/deb/test-deb.sh DEB_DIR GUEST_IMAGE_DIR VENUS_ICD
+set -eu
+top=$(cd "$(dirname "$0")/../.." && pwd)
+debs=$(realpath "$1") image=$(realpath "$2") icd=$(realpath "$3")
+root="$debs/root"
+
+die() { echo "deb: error: $*" >&2; exit 1; }
+
+rm -rf "$root"
+for p in qemu-system-x86 qemu-system-common qemu-system-gui; do
+    deb=$(ls "$debs"/${p}_*.deb 2>/dev/null | head -n 1)
+    [ -n "$deb" ] || die "no $p package in $debs; run make deb first"
+    dpkg -x "$deb" "$root"
+done
+mkdir -p "$debs/deps"
+for p in qemu-system-data seabios ipxe-qemu; do
+    if ! ls "$debs/deps/${p}_"*.deb >/dev/null 2>&1; then
+        (cd "$debs/deps" && apt-get download -q "$p" >/dev/null 2>&1) ||
+            die "apt-get download $p failed (network?)"
+    fi
+    dpkg -x "$(ls "$debs/deps/${p}_"*.deb | head -n 1)" "$root"
+done
+qemu="$root/usr/bin/qemu-system-x86_64"
+moddir="$root/usr/lib/$(dpkg-architecture -qDEB_HOST_MULTIARCH)/qemu"
+[ -x "$qemu" ] || die "the package has no $qemu"
+[ -f "$moddir/hw-display-virtio-gpu-gl.so" ] ||
+    die "no hw-display-virtio-gpu-gl.so in the packages"
+echo "deb: $($qemu --version | head -n 1)"
+
+# Which file the running binary mapped for the gl device's module.
+"$qemu" -M q35 -accel tcg -nodefaults -display egl-headless \
+    -device virtio-gpu-gl-pci,blob=on,hostmem=64M -S -monitor none \
+    -serial none > "$debs/module-check.log" 2>&1 &
+pid=$!
+loaded=
+for _ in $(seq 100); do
+    loaded=$(grep -o '/[^ ]*/hw-display-virtio-gpu-gl\.so$' \
+             "/proc/$pid/maps" 2>/dev/null | head -n 1 || true)
+    [ -n "$loaded" ] && break
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+done
+kill "$pid" 2>/dev/null || true
+wait "$pid" 2>/dev/null || true
+[ "$loaded" = "$moddir/hw-display-virtio-gpu-gl.so" ] ||
+    die "the gl module loaded was '${loaded:-none}', not the package's" \
+        "(QEMU's output: $debs/module-check.log)"
+echo "deb: virtio-gpu-gl module loaded from the package: ${loaded#$debs/}"
+
+QEMU="$qemu" /usr/bin/python3 "$top/scripts/guest/run-guest.py" "$image" \
+    --venus "$icd"
