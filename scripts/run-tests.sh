@@ -23,6 +23,15 @@ if [ -n "${GUEST_IMG_DIR:-}" ]; then
         --timeout "${GUEST_TIMEOUT:-300}" || rc=1
     taps="$obj/guest.tap"
 fi
+# The same lane on Debian's own package built with the series.
+if [ -n "${DEB_DIR:-}" ]; then
+    echo "== the guest lane on Debian's qemu package built with the series"
+    rm -f "$DEB_DIR/guest.tap"
+    "$top/scripts/deb/test-deb.sh" "$DEB_DIR" "$GUEST_IMG_DIR" \
+        "$VENUS_ICD" --tap "$DEB_DIR/guest.tap" \
+        --timeout "${GUEST_TIMEOUT:-300}" || rc=1
+    taps="$taps $DEB_DIR/guest.tap"
+fi
 python3 "$top/scripts/summarize-tests.py" "$obj/meson-logs/testlog.json" \
     $taps || rc=1
 exit $rc

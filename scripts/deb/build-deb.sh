@@ -31,7 +31,8 @@ suffix=+vgpu1
 
 die() { echo "deb: error: $*" >&2; exit 1; }
 
-dsc=$(ls "$base"/src/qemu_*.dsc)
+dsc=$(ls "$base"/src/qemu_*.dsc 2>/dev/null | head -n 1)
+[ -n "$dsc" ] || die "no qemu_*.dsc in $base/src (run make first)"
 version=$(sed -n 's/^Version: //p' "$dsc")
 src="$out/src"
 rm -rf "$src" && mkdir -p "$src"
@@ -52,7 +53,7 @@ done
     echo "  * Add virtio-gpu blob resources and host-visible memory:"
     echo "    $(wc -l < "$series/series") patches in debian/patches/vgpu-blob."
     echo
-    echo " -- $(git -C "$top" log -1 --format='%an <%ae>')  $(date -R)"
+    echo " -- ${DEBFULLNAME:-vgpu-blob series} <${DEBEMAIL:-vgpu-blob@localhost}>  $(date -R)"
     echo
     cat debian/changelog
 } > debian/changelog.new
@@ -62,10 +63,12 @@ others="qemu-user qemu-user-static qemu-user-binfmt qemu-system-xen
  qemu-system-arm qemu-system-mips qemu-system-ppc qemu-system-sparc
  qemu-system-misc"
 if [ -n "${DEB_FULL:-}" ]; then
-    mode=-b
+    mode=-b check=
     what="every package"
+    # exactly Debian's build: nothing of ours, or of an outer make
+    unset MAKEFLAGS MFLAGS MAKELEVEL DH_OPTIONS QEMU_CONFIGURE_OPTIONS
 else
-    mode=-B
+    mode=-B check=-B
     what="the x86 system emulator and its packages"
     DH_OPTIONS=$(for p in $others; do printf -- '-N%s ' "$p"; done)
     QEMU_CONFIGURE_OPTIONS="--target-list=i386-softmmu,x86_64-softmmu"
@@ -75,11 +78,11 @@ fi
 export DEB_BUILD_OPTIONS="parallel=$(nproc) nocheck noautodbgsym terse"
 
 # The package's build dependencies, from the machine's own apt sources.
-if ! dpkg-checkbuilddeps $mode >/dev/null 2>&1; then
+if ! dpkg-checkbuilddeps $check >/dev/null 2>&1; then
     [ "$(id -u)" = 0 ] || die "build dependencies missing (run as root" \
-        "to install them): $(dpkg-checkbuilddeps $mode 2>&1 | sed 's/.*: //')"
+        "to install them): $(dpkg-checkbuilddeps $check 2>&1 | sed 's/.*: //')"
     echo "deb: installing the package's build dependencies"
-    [ "$mode" = -b ] && only= || only=--arch-only
+    [ -n "$check" ] && only=--arch-only || only=
     DEBIAN_FRONTEND=noninteractive apt-get build-dep -y -q $only \
         "$src/qemu" > "$out/build-dep.log" 2>&1 ||
         die "apt-get build-dep failed; see $out/build-dep.log"

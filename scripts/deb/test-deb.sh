@@ -8,11 +8,15 @@
 # the packages it depends on for that: Debian's own qemu-system-data
 # (architecture-independent, not rebuilt: the series does not touch
 # it), seabios and ipxe-qemu, downloaded with apt-get download.
-#   scripts/deb/test-deb.sh DEB_DIR GUEST_IMAGE_DIR VENUS_ICD
+#   scripts/deb/test-deb.sh DEB_DIR GUEST_IMAGE_DIR VENUS_ICD [--tap FILE]
 set -eu
 top=$(cd "$(dirname "$0")/../.." && pwd)
 debs=$(realpath "$1") image=$(realpath "$2") icd=$(realpath "$3")
+shift 3
 root="$debs/root"
+if [ "${1:-}" = --tap ]; then
+    rm -f "$2"              # no stale results if this stops early
+fi
 
 die() { echo "deb: error: $*" >&2; exit 1; }
 
@@ -43,14 +47,14 @@ echo "deb: $($qemu --version | head -n 1)"
     -serial none > "$debs/module-check.log" 2>&1 &
 pid=$!
 loaded=
-for _ in $(seq 100); do
+for _ in $(seq 600); do
     loaded=$(grep -o '/[^ ]*/hw-display-virtio-gpu-gl\.so$' \
              "/proc/$pid/maps" 2>/dev/null | head -n 1 || true)
     [ -n "$loaded" ] && break
     kill -0 "$pid" 2>/dev/null || break
     sleep 0.1
 done
-kill "$pid" 2>/dev/null || true
+kill -9 "$pid" 2>/dev/null || true
 wait "$pid" 2>/dev/null || true
 [ "$loaded" = "$moddir/hw-display-virtio-gpu-gl.so" ] ||
     die "the gl module loaded was '${loaded:-none}', not the package's" \
@@ -58,4 +62,4 @@ wait "$pid" 2>/dev/null || true
 echo "deb: virtio-gpu-gl module loaded from the package: ${loaded#$debs/}"
 
 QEMU="$qemu" /usr/bin/python3 "$top/scripts/guest/run-guest.py" "$image" \
-    --venus "$icd"
+    --venus "$icd" "$@"
