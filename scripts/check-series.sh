@@ -3,6 +3,7 @@
 # source package, both with git am and with quilt (as debian/patches).
 #   scripts/check-series.sh BASE_CACHE SERIES_DIR
 set -eu
+top=$(cd "$(dirname "$0")/.." && pwd)
 base=$(realpath "$1") series=$(realpath "$2")
 work=$(mktemp -d "${TMPDIR:-/tmp}/check-series.XXXXXX")
 trap 'rm -rf "$work"' EXIT
@@ -26,11 +27,7 @@ echo "check-series: git am: $(wc -l < "$series/series") patches applied"
 cp -a "$work/fresh" "$work/quilt"
 (
     cd "$work/quilt"
-    mkdir -p debian/patches/vgpu-blob
-    for p in $(cat "$series/series"); do
-        cp "$series/$p" debian/patches/vgpu-blob/
-        echo "vgpu-blob/$p" >> debian/patches/series
-    done
+    "$top/scripts/deb/add-series.sh" "$series" .
     QUILT_PATCHES=debian/patches quilt push -q -a --fuzz=0 >quilt.log 2>&1 ||
         { cat quilt.log >&2; exit 1; }
 ) || { echo "check-series: error: quilt push failed" >&2; exit 1; }

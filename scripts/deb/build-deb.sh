@@ -42,11 +42,7 @@ cd "$src/qemu"
 
 # The series goes after Debian's own patches; dpkg-source applies it
 # (--before-build) when dpkg-buildpackage starts.
-mkdir -p debian/patches/vgpu-blob
-for p in $(cat "$series/series"); do
-    cp "$series/$p" debian/patches/vgpu-blob/
-    echo "vgpu-blob/$p" >> debian/patches/series
-done
+"$top/scripts/deb/add-series.sh" "$series" .
 {
     echo "qemu (1:${version#1:}$suffix) UNRELEASED; urgency=medium"
     echo
@@ -72,10 +68,14 @@ else
     what="the x86 system emulator and its packages"
     DH_OPTIONS=$(for p in $others; do printf -- '-N%s ' "$p"; done)
     QEMU_CONFIGURE_OPTIONS="--target-list=i386-softmmu,x86_64-softmmu"
+    # make reads a backslash-escaped space in MAKEFLAGS as part of a value
+    # shellcheck disable=SC2089,SC2090
     MAKEFLAGS="systems=x86 qemu-builds=qemu\\ microvm"
+    # shellcheck disable=SC2090
     export DH_OPTIONS QEMU_CONFIGURE_OPTIONS MAKEFLAGS
 fi
-export DEB_BUILD_OPTIONS="parallel=$(nproc) nocheck noautodbgsym terse"
+DEB_BUILD_OPTIONS="parallel=$(nproc) nocheck noautodbgsym terse"
+export DEB_BUILD_OPTIONS
 
 # The package's build dependencies, from the machine's own apt sources.
 if ! dpkg-checkbuilddeps $check >/dev/null 2>&1; then

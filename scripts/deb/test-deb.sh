@@ -20,6 +20,21 @@ fi
 
 die() { echo "deb: error: $*" >&2; exit 1; }
 
+# Installable: apt resolves what they depend on (simulated; the
+# qemu-system metapackage is left out, it needs every other system
+# package, which a restricted build does not make).
+pkgs=
+for p in qemu-system-x86 qemu-system-common qemu-system-gui \
+         qemu-block-extra qemu-utils qemu-guest-agent; do
+    deb=$(cd "$debs" && ls ./${p}_*.deb 2>/dev/null | head -n 1)
+    [ -n "$deb" ] || die "no $p package in $debs; run make deb first"
+    pkgs="$pkgs $deb"
+done
+# shellcheck disable=SC2086
+(cd "$debs" && apt-get install -s -q $pkgs) > "$debs/install-check.log" 2>&1 ||
+    die "apt cannot install the packages; see $debs/install-check.log"
+echo "deb: apt can install:$pkgs"
+
 rm -rf "$root"
 for p in qemu-system-x86 qemu-system-common qemu-system-gui; do
     deb=$(ls "$debs"/${p}_*.deb 2>/dev/null | head -n 1)
@@ -59,7 +74,7 @@ wait "$pid" 2>/dev/null || true
 [ "$loaded" = "$moddir/hw-display-virtio-gpu-gl.so" ] ||
     die "the gl module loaded was '${loaded:-none}', not the package's" \
         "(QEMU's output: $debs/module-check.log)"
-echo "deb: virtio-gpu-gl module loaded from the package: ${loaded#$debs/}"
+echo "deb: virtio-gpu-gl module loaded from the package: ${loaded#"$debs"/}"
 
 QEMU="$qemu" /usr/bin/python3 "$top/scripts/guest/run-guest.py" "$image" \
     --venus "$icd" "$@"
