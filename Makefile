@@ -147,7 +147,8 @@ peer:
 # the x86 system emulator unless DEB_FULL=1; the .debs land in build/deb
 # (docs/distro.md).  make check builds it once per series change and
 # runs the guest lane on its binary too; make deb always rebuilds.
-$(DEB_STAMP): $(BASE)/src/.stamp $(SERIES_INPUTS) scripts/deb/build-deb.sh | series
+$(DEB_STAMP): $(BASE)/src/.stamp $(SERIES_INPUTS) scripts/deb/build-deb.sh \
+              scripts/deb/add-series.sh | series
 	@scripts/deb/build-deb.sh $(BASE) $(B)/series $(B)/deb
 	@touch $@
 deb: $(GUEST_IMG) $(VENUS_ICD)

@@ -20,14 +20,19 @@ fi
 
 die() { echo "deb: error: $*" >&2; exit 1; }
 
+# The built package named $1, as a path relative to $debs.
+built() {
+    (cd "$debs" && ls "./$1"_*.deb 2>/dev/null | head -n 1) | grep . ||
+        die "no $1 package in $debs; run make deb first"
+}
+
 # Installable: apt resolves what they depend on (simulated; the
 # qemu-system metapackage is left out, it needs every other system
 # package, which a restricted build does not make).
 pkgs=
 for p in qemu-system-x86 qemu-system-common qemu-system-gui \
          qemu-block-extra qemu-utils qemu-guest-agent; do
-    deb=$(cd "$debs" && ls ./${p}_*.deb 2>/dev/null | head -n 1)
-    [ -n "$deb" ] || die "no $p package in $debs; run make deb first"
+    deb=$(built "$p")
     pkgs="$pkgs $deb"
 done
 # shellcheck disable=SC2086
@@ -37,9 +42,8 @@ echo "deb: apt can install:$pkgs"
 
 rm -rf "$root"
 for p in qemu-system-x86 qemu-system-common qemu-system-gui; do
-    deb=$(ls "$debs"/${p}_*.deb 2>/dev/null | head -n 1)
-    [ -n "$deb" ] || die "no $p package in $debs; run make deb first"
-    dpkg -x "$deb" "$root"
+    deb=$(built "$p")
+    dpkg -x "$debs/$deb" "$root"
 done
 mkdir -p "$debs/deps"
 for p in qemu-system-data seabios ipxe-qemu; do
