@@ -35,33 +35,45 @@ FIGURES = [("map_cycle_live_%d" % n, "us", False) for n in LIVE] + [
 ]
 
 
-def boot(qemu, image, timeout):
-    """One guest run of the bench workload: its figures, or an error."""
+def boot(qemu, image, timeout, keep=None):
+    """
+    One guest run of the bench workload: its figures, or an error.  A
+    failed run's serial console goes to @keep, if given.
+    """
     os.environ["QEMU"] = qemu
     with tempfile.TemporaryDirectory() as tmp:
         serial = os.path.join(tmp, "serial.log")
         cmd = guestvm.guest_command(image, "loglevel=4 vgpu.benchcmp", serial)
+        err = None
         try:
             subprocess.run(cmd, stdin=subprocess.DEVNULL,
                            stdout=subprocess.DEVNULL,
                            stderr=subprocess.DEVNULL, timeout=timeout)
         except subprocess.TimeoutExpired:
-            return None, "timed out after %d s" % timeout
-        log = open(serial, errors="replace").read()
+            err = "timed out after %d s" % timeout
+        log = open(serial, errors="replace").read() \
+            if os.path.exists(serial) else ""
     figs = {m.group(1): float(m.group(2)) for m in
             re.finditer(r"^VGPU-BENCH (\S+) ([0-9.]+)", log, re.M)}
     bad = re.findall(r"^not ok .*", log, re.M)
-    if bad or "VGPU-TEST-END" not in log:
-        return figs, "; ".join(bad) or "the guest program did not finish"
-    return figs, None
+    if not err and (bad or "VGPU-TEST-END" not in log):
+        err = "; ".join(bad) or "the guest program did not finish"
+    if err and keep:
+        with open(keep, "w") as f:
+            f.write(log)
+        err += " (console: %s)" % keep
+    return figs, err
 
 
-def soak_hangs(qemu, image, runs):
+def soak_hangs(qemu, image, runs, keep):
+    """Hangs in @runs soak runs; soak.py's report (a hang's state) to @keep."""
     env = dict(os.environ, QEMU=qemu)
     out = subprocess.run([sys.executable,
                           os.path.join(TOP, "scripts/guest/soak.py"), image,
                           "--runs", str(runs)], env=env,
                          capture_output=True, text=True).stdout
+    with open(keep, "w") as f:
+        f.write(out)
     m = re.search(r"soak: (\d+) runs, (\d+) hangs", out)
     return (int(m.group(2)), int(m.group(1))) if m else (None, runs)
 
@@ -119,7 +131,10 @@ def main():
     runs = {s: [] for s in sides}
     for r in range(args.rounds):
         for side, qemu in sides.items():
-            figs, err = boot(qemu, args.image, args.timeout)
+            figs, err = boot(qemu, args.image, args.timeout,
+                             keep=os.path.join(TOP, "build",
+                                               "bench-compare-%s-round%d.log"
+                                               % (side, r + 1)))
             print("# round %d %s: %s" % (r + 1, side, err or "ok " + " ".join(
                 "%s=%g" % kv for kv in sorted(figs.items()))), flush=True)
             if figs:
@@ -147,7 +162,9 @@ def main():
             print("# %s: map cycle with 1024 live / with 1 live = %.2f"
                   % (side, many / one))
     if args.soak_runs:
-        h = {s: soak_hangs(q, args.image, args.soak_runs)
+        h = {s: soak_hangs(q, args.image, args.soak_runs,
+                           os.path.join(TOP, "build",
+                                        "bench-compare-soak-%s.log" % s))
              for s, q in sides.items()}
         print("compare soak_hangs ours=%s/%d upstream=%s/%d"
               % (h["ours"][0], h["ours"][1], h["upstream"][0],
