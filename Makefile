@@ -25,28 +25,42 @@
 #   make clean    remove everything derived, keeping the download cache
 #   make distclean  remove build/ entirely
 
-B        := build
+# BASE picks the line: the Debian release whose qemu package the series
+# applies to (scripts/lines/BASE.conf, patches/BASE/).  make check runs
+# every line.
+LINES    := $(patsubst scripts/lines/%.conf,%,$(wildcard scripts/lines/*.conf))
+BASE     ?= debian12
+ifeq ($(filter $(BASE),$(LINES)),)
+$(error BASE=$(BASE) is no line of this repository; lines: $(LINES))
+endif
+export BASE
+
+B        := build/$(BASE)
 OBJ      := $(B)/obj
 TREE     := $(B)/qemu
-BASE     := $(B)/base
+SRC      := $(B)/base
+PEER     := build/peer
+# the guest scripts run this QEMU unless told otherwise
+export QEMU ?= $(CURDIR)/$(OBJ)/qemu-system-x86_64
 QTESTS   := tests/qtest/qos-test tests/qtest/virtio-gpu-hostmem-test
 NINJA    ?= ninja
 JOBS     ?= $(shell nproc)
 
-SERIES_INPUTS := $(shell find patches hw-display include-hw tests-qtest -type f 2>/dev/null)
+NEW_FILES     := $(shell find hw-display include-hw tests-qtest -type f 2>/dev/null)
+SERIES_INPUTS := $(shell find patches/$(BASE) -type f) $(NEW_FILES) scripts/lines/$(BASE).conf
 DEB_STAMP     := $(B)/deb/.built
 
-.PHONY: all build check check-asan check-bisect deb peer bench-compare check-venus bench demo guest soak fuzz venus series check-series clean distclean deps FORCE
+.PHONY: all build check check-line check-files check-asan check-bisect deb peer bench-compare check-venus bench demo guest soak fuzz venus series check-series clean distclean deps FORCE
 all: build
 
 deps:
 	@scripts/deps.sh
 
-$(BASE)/src/.stamp: scripts/fetch-base.sh | deps
-	@scripts/fetch-base.sh $(BASE)
+$(SRC)/src/.stamp: scripts/fetch-base.sh | deps
+	@scripts/fetch-base.sh $(SRC)
 
-$(B)/tree.stamp: $(BASE)/src/.stamp scripts/apply-series.sh $(SERIES_INPUTS) | deps
-	@scripts/apply-series.sh "$$(cat $(BASE)/src/.stamp)" $(TREE)
+$(B)/tree.stamp: $(SRC)/src/.stamp scripts/apply-series.sh $(SERIES_INPUTS) | deps
+	@scripts/apply-series.sh "$$(cat $(SRC)/src/.stamp)" $(TREE)
 	@touch $@
 
 # Configured once; meson regenerates itself when a meson.build changes.
@@ -71,11 +85,19 @@ guest: $(GUEST_IMG)
 # The guest's venus driver, built from Debian 12's own Mesa source (the
 # one Mesa that speaks virglrenderer 0.10.4's venus; about 4 minutes once).
 VENUS_ICD := $(B)/guest/venus-mesa/virtio_icd.json
-$(VENUS_ICD): scripts/guest/build-venus.sh | $(BASE)/src/.stamp deps
-	@scripts/guest/build-venus.sh $(BASE) $(B)/guest/venus-mesa > /dev/null
+$(VENUS_ICD): scripts/guest/build-venus.sh | $(SRC)/src/.stamp deps
+	@scripts/guest/build-venus.sh $(SRC) $(B)/guest/venus-mesa > /dev/null
 venus: $(VENUS_ICD)
 
-check: build check-series $(DEB_STAMP) $(GUEST_IMG) $(VENUS_ICD)
+# Every line, one after the other.
+check:
+	@for l in $(LINES); do \
+	    $(MAKE) --no-print-directory BASE=$$l check-line || exit 1; \
+	done
+
+# One line (BASE): the new files equal their counterparts in the patched
+# tree, the series applies to a fresh unpack, the tests pass.
+check-line: build check-files check-series $(DEB_STAMP) $(GUEST_IMG) $(VENUS_ICD)
 	@GUEST_IMG_DIR=$(B)/guest/img VENUS_ICD=$(VENUS_ICD) DEB_DIR=$(B)/deb \
 	    scripts/run-tests.sh $(OBJ)
 
@@ -141,15 +163,15 @@ bench-compare: build $(GUEST_IMG) peer
 # The upstream peer for comparisons: Debian 13's QEMU 10.0 and
 # virglrenderer 1.1, unpacked under build/peer (about 730 MB).
 peer:
-	@scripts/bench/prepare-peer.sh $(B)/peer
+	@scripts/bench/prepare-peer.sh $(PEER)
 
 # Debian's own package with the series in debian/patches, restricted to
 # the x86 system emulator unless DEB_FULL=1; the .debs land in build/deb
 # (docs/distro.md).  make check builds it once per series change and
 # runs the guest lane on its binary too; make deb always rebuilds.
-$(DEB_STAMP): $(BASE)/src/.stamp $(SERIES_INPUTS) scripts/deb/build-deb.sh \
+$(DEB_STAMP): $(SRC)/src/.stamp $(SERIES_INPUTS) scripts/deb/build-deb.sh \
               scripts/deb/add-series.sh | series
-	@scripts/deb/build-deb.sh $(BASE) $(B)/series $(B)/deb
+	@scripts/deb/build-deb.sh $(SRC) $(B)/series $(B)/deb
 	@touch $@
 deb: $(GUEST_IMG) $(VENUS_ICD)
 	@rm -f $(DEB_STAMP)
@@ -160,8 +182,11 @@ deb: $(GUEST_IMG) $(VENUS_ICD)
 check-bisect: $(B)/tree.stamp
 	@scripts/check-bisect.sh $(TREE) $(B)/obj-bisect
 
+check-files: $(B)/tree.stamp
+	@scripts/check-new-files.sh $(TREE)
+
 check-series: series
-	@scripts/check-series.sh $(BASE) $(B)/series
+	@scripts/check-series.sh $(SRC) $(B)/series
 
 clean:
 	rm -rf $(OBJ) $(ASAN_OBJ) $(B)/obj-fuzz $(TREE) $(TREE).stage $(B)/dev $(B)/series \

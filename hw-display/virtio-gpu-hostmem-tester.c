@@ -34,7 +34,9 @@
 
 #define TYPE_VIRTIO_GPU_HOSTMEM_TESTER "x-virtio-gpu-hostmem-tester"
 OBJECT_DECLARE_SIMPLE_TYPE(VirtIOGPUHostmemTester, VIRTIO_GPU_HOSTMEM_TESTER)
+/* A module of its own, which a distribution may leave out. */
 module_obj(TYPE_VIRTIO_GPU_HOSTMEM_TESTER);
+module_dep("hw-display-virtio-gpu");
 
 struct VirtIOGPUHostmemTester {
     Object parent_obj;

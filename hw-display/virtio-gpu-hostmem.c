@@ -17,7 +17,9 @@
 #include "qapi/error.h"
 #include "qapi/visitor.h"
 #include "qom/object.h"
+#include "hw/boards.h"
 #include "hw/core/cpu.h"
+#include "sysemu/kvm.h"
 #include "hw/virtio/virtio-gpu-hostmem.h"
 #include "trace.h"
 
@@ -34,6 +36,9 @@ struct VirtIOGPUHostmemMapping {
     VirtIOGPUHostmemRelease *release;
     void *opaque;
 };
+
+/* Live mappings of all regions: see VIRTIO_GPU_HOSTMEM_MAPPINGS_MAX. */
+static unsigned hostmem_live_mappings;
 
 /* A backing to give back once no access to it can be under way. */
 typedef struct HostmemRelease {
@@ -165,13 +170,163 @@ static void hostmem_mapping_free(void *obj)
     g_free(m);
 }
 
+/*
+ * Out of the bookkeeping: the guest may map the range again at once.
+ * The mapping stays in the BAR, reachable, until the next flush.
+ */
+static void hostmem_detach(VirtIOGPUHostmem *hm, VirtIOGPUHostmemMapping *m)
+{
+    trace_virtio_gpu_hostmem_unmap(m->resource_id, m->offset, m->size);
+    g_hash_table_remove(hm->by_resource, GUINT_TO_POINTER(m->resource_id));
+    g_tree_remove(hm->by_offset, &m->offset);
+    hm->mapped_bytes -= m->size;
+    g_ptr_array_add(hm->detached, m);
+}
+
+/* Take the detached mappings out of the BAR, within a transaction. */
+static void hostmem_remove_detached(VirtIOGPUHostmem *hm)
+{
+    VirtIOGPUHostmemMapping *m;
+    HostmemRelease *r;
+    guint i;
+
+    trace_virtio_gpu_hostmem_flush(hm->detached->len);
+    for (i = 0; i < hm->detached->len; i++) {
+        m = g_ptr_array_index(hm->detached, i);
+        r = g_new0(HostmemRelease, 1);
+        r->resource_id = m->resource_id;
+        r->release = m->release;
+        r->opaque = m->opaque;
+        QSIMPLEQ_INSERT_TAIL(&hm->removed, r, next);
+        hm->pending_releases++;
+        hostmem_live_mappings--;
+
+        /*
+         * The mapping owns itself, so keep a reference across unparenting
+         * it: with no flat view holding it (the BAR not enabled), the
+         * last one goes now, @m with it, not halfway through dropping its
+         * own child property.
+         */
+        memory_region_del_subregion(&hm->bar, &m->mr);
+        object_ref(OBJECT(&m->mr));
+        object_unparent(OBJECT(&m->mr));
+        object_unref(OBJECT(&m->mr));
+    }
+    g_ptr_array_set_size(hm->detached, 0);
+}
+
+/*
+ * The transaction that removed them is committed: no new access reaches
+ * the removed mappings.  Accesses already under way may still use the
+ * old flat view: give the backings back after a grace period, which the
+ * vCPUs, kicked out of the code they run, end quickly.  Then tell the
+ * device, which may answer the UNMAPs it held.
+ */
+static void hostmem_removed(VirtIOGPUHostmem *hm)
+{
+    CPUState *cpu;
+
+    if (QSIMPLEQ_EMPTY(&hm->removed)) {
+        return;
+    }
+    WITH_QEMU_LOCK_GUARD(&hm->lock) {
+        QSIMPLEQ_CONCAT(&hm->waiting, &hm->removed);
+        qemu_cond_signal(&hm->cond);
+    }
+    CPU_FOREACH(cpu) {
+        cpu_exit(cpu);
+    }
+    timer_del(hm->flush_timer);
+    if (hm->flushed) {
+        hm->flushed(hm->flushed_opaque);
+    }
+}
+
+void virtio_gpu_hostmem_flush(VirtIOGPUHostmem *hm)
+{
+    if (!virtio_gpu_hostmem_enabled(hm) || !hm->detached->len) {
+        return;
+    }
+    memory_region_transaction_begin();
+    hostmem_remove_detached(hm);
+    memory_region_transaction_commit();
+    hostmem_removed(hm);
+}
+
+static void hostmem_flush_timer(void *opaque)
+{
+    virtio_gpu_hostmem_flush(opaque);
+}
+
+static VirtIOGPUHostmemMapping *hostmem_find(VirtIOGPUHostmem *hm,
+                                             uint32_t resource_id)
+{
+    if (!virtio_gpu_hostmem_enabled(hm)) {
+        return NULL;
+    }
+    return g_hash_table_lookup(hm->by_resource,
+                               GUINT_TO_POINTER(resource_id));
+}
+
+bool virtio_gpu_hostmem_unmap(VirtIOGPUHostmem *hm, uint32_t resource_id)
+{
+    VirtIOGPUHostmemMapping *m = hostmem_find(hm, resource_id);
+
+    if (!m) {
+        return false;
+    }
+    hostmem_detach(hm, m);
+    virtio_gpu_hostmem_flush(hm);
+    return true;
+}
+
+/* Whether a mapping of @resource_id waits for the next flush to leave. */
+static bool hostmem_detached(VirtIOGPUHostmem *hm, uint32_t resource_id)
+{
+    guint i;
+
+    for (i = 0; i < hm->detached->len; i++) {
+        VirtIOGPUHostmemMapping *m = g_ptr_array_index(hm->detached, i);
+
+        if (m->resource_id == resource_id) {
+            return true;
+        }
+    }
+    return false;
+}
+
+bool virtio_gpu_hostmem_unmap_later(VirtIOGPUHostmem *hm,
+                                    uint32_t resource_id)
+{
+    VirtIOGPUHostmemMapping *m = hostmem_find(hm, resource_id);
+
+    if (!m) {
+        /* Unmapped before, still reachable: that, too, waits. */
+        return virtio_gpu_hostmem_enabled(hm) &&
+               hostmem_detached(hm, resource_id);
+    }
+    hostmem_detach(hm, m);
+    if (!timer_pending(hm->flush_timer)) {
+        timer_mod(hm->flush_timer,
+                  qemu_clock_get_us(QEMU_CLOCK_VIRTUAL) +
+                  VIRTIO_GPU_HOSTMEM_FLUSH_DELAY_US);
+    }
+    return true;
+}
+
 bool virtio_gpu_hostmem_init(VirtIOGPUHostmem *hm, Object *owner,
-                             uint64_t size, Error **errp)
+                             uint64_t size, uint32_t max_mappings,
+                             Error **errp)
 {
     size_t page = qemu_real_host_page_size();
     uint64_t bar_size;
 
     memset(hm, 0, sizeof(*hm));
+    if (!max_mappings || max_mappings > VIRTIO_GPU_HOSTMEM_MAPPINGS_MAX) {
+        error_setg(errp, "max_mappings=%" PRIu32 " is not between 1 and %d",
+                   max_mappings, VIRTIO_GPU_HOSTMEM_MAPPINGS_MAX);
+        return false;
+    }
     if (!size) {
         return true;
     }
@@ -189,15 +344,23 @@ bool virtio_gpu_hostmem_init(VirtIOGPUHostmem *hm, Object *owner,
     /* A BAR is a power of two; the guest is told to use only @size. */
     bar_size = pow2ceil(size);
     hm->size = size;
-    memory_region_init(&hm->bar, owner, "virtio-gpu-hostmem", bar_size);
-    memory_region_init_io(&hm->unmapped, owner, &hostmem_unmapped_ops, hm,
-                          "virtio-gpu-hostmem-unmapped", bar_size);
-    memory_region_add_subregion_overlap(&hm->bar, 0, &hm->unmapped, 0);
+    hm->max_mappings = max_mappings;
+    /*
+     * The BAR answers itself where no mapping covers it, under the
+     * mappings, its subregions: with nothing below them, each new one is
+     * added at the tail of the list at once.
+     */
+    memory_region_init_io(&hm->bar, owner, &hostmem_unmapped_ops, hm,
+                          "virtio-gpu-hostmem", bar_size);
 
     hm->by_resource = g_hash_table_new(NULL, NULL);
     hm->by_offset = g_tree_new_full(hostmem_offset_cmp, NULL, NULL, NULL);
     qemu_mutex_init(&hm->lock);
     qemu_cond_init(&hm->cond);
+    hm->detached = g_ptr_array_new();
+    QSIMPLEQ_INIT(&hm->removed);
+    hm->flush_timer = timer_new_us(QEMU_CLOCK_VIRTUAL, hostmem_flush_timer,
+                                   hm);
     QSIMPLEQ_INIT(&hm->waiting);
     QSIMPLEQ_INIT(&hm->released);
     hm->release_bh = qemu_bh_new(hostmem_release_bh, hm);
@@ -212,7 +375,10 @@ void virtio_gpu_hostmem_fini(VirtIOGPUHostmem *hm)
     if (!virtio_gpu_hostmem_enabled(hm)) {
         return;
     }
+    hm->flushed = NULL;         /* the device is going */
     virtio_gpu_hostmem_unmap_all(hm);
+    timer_free(hm->flush_timer);
+    g_ptr_array_free(hm->detached, true);
     /* The thread finishes the grace periods under way, then exits. */
     WITH_QEMU_LOCK_GUARD(&hm->lock) {
         hm->stopping = true;
@@ -227,10 +393,21 @@ void virtio_gpu_hostmem_fini(VirtIOGPUHostmem *hm)
     qemu_mutex_destroy(&hm->lock);
     g_tree_destroy(hm->by_offset);
     g_hash_table_destroy(hm->by_resource);
-    memory_region_del_subregion(&hm->bar, &hm->unmapped);
-    object_unparent(OBJECT(&hm->unmapped));
     object_unparent(OBJECT(&hm->bar));
     hm->size = 0;
+}
+
+bool virtio_gpu_hostmem_full(VirtIOGPUHostmem *hm)
+{
+    /* Detached mappings leave in the update that adds the next one. */
+    unsigned detached = hm->detached ? hm->detached->len : 0;
+
+    /* With KVM each mapping is also a memory slot; it aborts past them. */
+    return virtio_gpu_hostmem_nr_mappings(hm) >= hm->max_mappings ||
+           hostmem_live_mappings - detached >=
+           VIRTIO_GPU_HOSTMEM_MAPPINGS_MAX ||
+           (kvm_enabled() && !detached &&
+            !kvm_has_free_slot(current_machine));
 }
 
 static bool hostmem_check(VirtIOGPUHostmem *hm, uint32_t resource_id,
@@ -261,6 +438,12 @@ static bool hostmem_check(VirtIOGPUHostmem *hm, uint32_t resource_id,
                    "the region (0x%" PRIx64 " bytes)", offset, size, hm->size);
         return false;
     }
+    if (virtio_gpu_hostmem_full(hm)) {
+        error_setg(errp, "the region holds %u mappings, %u in all regions: "
+                   "no more", virtio_gpu_hostmem_nr_mappings(hm),
+                   hostmem_live_mappings);
+        return false;
+    }
     other = g_tree_search(hm->by_offset, hostmem_overlap_search, &range);
     if (other) {
         error_setg(errp, "range 0x%" PRIx64 "+0x%" PRIx64 " overlaps "
@@ -276,7 +459,7 @@ static bool hostmem_check(VirtIOGPUHostmem *hm, uint32_t resource_id,
  * Mappings never overlap one another, so their priority only orders the
  * render of the flat view: lowest offset first, each range lands after
  * those below it instead of in front of them, which would move all of
- * them.  Every mapping is above the unmapped background (0).
+ * them.
  */
 static int hostmem_render_priority(uint64_t offset)
 {
@@ -295,6 +478,13 @@ bool virtio_gpu_hostmem_map(VirtIOGPUHostmem *hm, uint32_t resource_id,
     void *fd_map = NULL;
 
     if (!hostmem_check(hm, resource_id, offset, size, errp)) {
+        trace_virtio_gpu_hostmem_reject(resource_id, offset, size);
+        return false;
+    }
+    /* KVM takes only page-aligned memory for a slot. */
+    if ((uintptr_t)ptr % qemu_real_host_page_size()) {
+        error_setg(errp, "the backing of resource %u is not page-aligned",
+                   resource_id);
         trace_virtio_gpu_hostmem_reject(resource_id, offset, size);
         return false;
     }
@@ -327,69 +517,19 @@ bool virtio_gpu_hostmem_map(VirtIOGPUHostmem *hm, uint32_t resource_id,
     memory_region_init_ram_device_ptr(&m->mr, OBJECT(&m->mr), name, size,
                                       ptr);
     OBJECT(&m->mr)->free = hostmem_mapping_free;
+    /* Unmapped ones leave in the same flat view update. */
+    memory_region_transaction_begin();
+    hostmem_remove_detached(hm);
     memory_region_add_subregion_overlap(&hm->bar, offset, &m->mr,
                                         hostmem_render_priority(offset));
+    memory_region_transaction_commit();
 
     g_hash_table_insert(hm->by_resource, GUINT_TO_POINTER(resource_id), m);
     g_tree_insert(hm->by_offset, &m->offset, m);
     hm->mapped_bytes += size;
+    hostmem_live_mappings++;
     trace_virtio_gpu_hostmem_map(resource_id, offset, size, !fd_map);
-    return true;
-}
-
-static void hostmem_unmap(VirtIOGPUHostmem *hm, VirtIOGPUHostmemMapping *m)
-{
-    HostmemRelease *r = g_new0(HostmemRelease, 1);
-    CPUState *cpu;
-
-    trace_virtio_gpu_hostmem_unmap(m->resource_id, m->offset, m->size);
-    r->resource_id = m->resource_id;
-    r->release = m->release;
-    r->opaque = m->opaque;
-
-    g_hash_table_remove(hm->by_resource, GUINT_TO_POINTER(m->resource_id));
-    g_tree_remove(hm->by_offset, &m->offset);
-    hm->mapped_bytes -= m->size;
-
-    /*
-     * Out of the flat view now: no new access reaches it.  The mapping
-     * owns itself, so keep a reference across unparenting it: with no
-     * flat view holding it (the BAR not enabled), the last one goes
-     * now, @m with it, not halfway through dropping its own child
-     * property.
-     */
-    memory_region_del_subregion(&hm->bar, &m->mr);
-    object_ref(OBJECT(&m->mr));
-    object_unparent(OBJECT(&m->mr));
-    object_unref(OBJECT(&m->mr));
-
-    /*
-     * Accesses already under way may still use the old flat view: give
-     * the backing back after a grace period, which the vCPUs, kicked
-     * out of the code they run, end quickly.
-     */
-    hm->pending_releases++;
-    WITH_QEMU_LOCK_GUARD(&hm->lock) {
-        QSIMPLEQ_INSERT_TAIL(&hm->waiting, r, next);
-        qemu_cond_signal(&hm->cond);
-    }
-    CPU_FOREACH(cpu) {
-        cpu_exit(cpu);
-    }
-}
-
-bool virtio_gpu_hostmem_unmap(VirtIOGPUHostmem *hm, uint32_t resource_id)
-{
-    VirtIOGPUHostmemMapping *m;
-
-    if (!virtio_gpu_hostmem_enabled(hm)) {
-        return false;
-    }
-    m = g_hash_table_lookup(hm->by_resource, GUINT_TO_POINTER(resource_id));
-    if (!m) {
-        return false;
-    }
-    hostmem_unmap(hm, m);
+    hostmem_removed(hm);
     return true;
 }
 
@@ -416,12 +556,11 @@ void virtio_gpu_hostmem_unmap_all(VirtIOGPUHostmem *hm)
     }
     all = g_ptr_array_new();
     g_tree_foreach(hm->by_offset, hostmem_collect, all);
-    /* One flat view update for all of them. */
-    memory_region_transaction_begin();
     for (i = 0; i < all->len; i++) {
-        hostmem_unmap(hm, g_ptr_array_index(all, i));
+        hostmem_detach(hm, g_ptr_array_index(all, i));
     }
-    memory_region_transaction_commit();
+    /* One flat view update for all of them. */
+    virtio_gpu_hostmem_flush(hm);
 }
 
 static void hostmem_get_stat(Object *obj, Visitor *v, const char *name,
@@ -438,6 +577,14 @@ static void hostmem_get_stat(Object *obj, Visitor *v, const char *name,
         value = hm->pending_releases;
     }
     visit_type_uint64(v, name, &value, errp);
+}
+
+void virtio_gpu_hostmem_set_flushed(VirtIOGPUHostmem *hm,
+                                    VirtIOGPUHostmemFlushed *flushed,
+                                    void *opaque)
+{
+    hm->flushed = flushed;
+    hm->flushed_opaque = opaque;
 }
 
 void virtio_gpu_hostmem_add_properties(VirtIOGPUHostmem *hm, Object *obj)

@@ -32,9 +32,247 @@ void virtio_gpu_virgl_destroy(VirtIOGPU *g, VirglResource *r)
 
     trace_virtio_gpu_virgl_blob_destroy(id);
     virgl_renderer_force_ctx_0();
+    if (r->map) {
+        virgl_renderer_resource_unmap(id);
+    }
+    if (r->export_fd >= 0) {
+        close(r->export_fd);
+    }
     virtio_gpu_virgl_detach_iov(g, id);
     virgl_renderer_resource_unref(id);
+    /* What the renderer held for it counts until now. */
+    g->hostmem -= r->base.hostmem;
     g_free(r);
+}
+
+/*
+ * The guest dropped @r: it leaves the region and g->reslist at once, and
+ * goes now or, while a mapping awaits its release, later from gl->dying.
+ */
+void virtio_gpu_virgl_drop(VirtIOGPU *g, VirglResource *r)
+{
+    uint32_t id = r->base.resource_id;
+
+    /* Unmapped first: the guest may reuse the range once we answer. */
+    virtio_gpu_hostmem_unmap(&g->parent_obj.hostmem, id);
+    virtio_gpu_remove_resource(g, &r->base);
+    if (r->hostmem_refs) {
+        /* The renderer's memory goes when the last mapping is released. */
+        g_hash_table_insert(VIRTIO_GPU_GL(g)->dying, GUINT_TO_POINTER(id), r);
+        return;
+    }
+    virtio_gpu_virgl_destroy(g, r);
+}
+
+/*
+ * The region released one of the resource's mappings: no access to the
+ * renderer's memory can be under way any more.  A resource the guest
+ * dropped meanwhile goes now, and whatever waited for that may go on.
+ */
+static void virtio_gpu_virgl_blob_released(void *opaque)
+{
+    VirglResource *r = opaque;
+    VirtIOGPU *g = r->g;
+    VirtIOGPUGL *gl = VIRTIO_GPU_GL(g);
+
+    assert(r->hostmem_refs);
+    if (--r->hostmem_refs) {
+        return;
+    }
+    if (g_hash_table_remove(gl->dying,
+                            GUINT_TO_POINTER(r->base.resource_id))) {
+        virtio_gpu_virgl_destroy(g, r);
+    }
+    if (gl->cmdq_suspended || gl->renderer_reset) {
+        gl->cmdq_suspended = false;
+        qemu_bh_schedule(g->ctrl_bh);
+    }
+}
+
+/*
+ * How many bytes of a blob the host can read: the renderer's mapping or
+ * exported fd, or the guest pages attached now.  The size the guest
+ * declared counts for nothing here.
+ */
+static uint64_t virtio_gpu_virgl_blob_backed_size(VirglResource *r)
+{
+    if (r->map || r->export_fd >= 0) {
+        return r->map_size;
+    }
+    return iov_size(r->iov, r->iov_cnt);
+}
+
+/*
+ * Where a walk over a blob's guest pages stands, so that reading rows in
+ * order costs one pass over the pages, not one per row.
+ */
+typedef struct VirglIovCursor {
+    unsigned int idx;           /* the first page entry not wholly passed */
+    uint64_t base;              /* the blob offset where it starts */
+} VirglIovCursor;
+
+/*
+ * Copy @len bytes at @offset of a blob's memory into @dst: the one way
+ * QEMU reads blob memory, never past what backs it.  @cur (zeroed at
+ * first) speeds up reads at increasing offsets.
+ */
+static bool virtio_gpu_virgl_blob_read(VirglResource *r, uint64_t offset,
+                                       void *dst, size_t len,
+                                       VirglIovCursor *cur)
+{
+    uint64_t size = virtio_gpu_virgl_blob_backed_size(r);
+
+    if (offset > size || len > size - offset) {
+        return false;
+    }
+    if (r->map) {
+        memcpy(dst, (uint8_t *)r->map + offset, len);
+        return true;
+    }
+    if (r->export_fd >= 0) {
+        return pread(r->export_fd, dst, len, offset) == len;
+    }
+    if (offset < cur->base) {
+        *cur = (VirglIovCursor) { 0 };
+    }
+    while (cur->idx < r->iov_cnt &&
+           offset - cur->base >= r->iov[cur->idx].iov_len) {
+        cur->base += r->iov[cur->idx].iov_len;
+        cur->idx++;
+    }
+    return iov_to_buf(r->iov + cur->idx, r->iov_cnt - cur->idx,
+                      offset - cur->base, dst, len) == len;
+}
+
+/* Copy the blob's pixels in rectangle @rect into the scanout's surface. */
+void virtio_gpu_virgl_scanout_update(VirtIOGPU *g, int id,
+                                     const struct virtio_gpu_rect *rect)
+{
+    VirtIOGPUBlobScanout *bs = &VIRTIO_GPU_GL(g)->blob_scanout[id];
+    struct virtio_gpu_simple_resource *res;
+    VirglIovCursor cur = { 0 };
+    uint32_t w, h, x, y, row;
+    pixman_image_t *image;
+    uint8_t *data;
+    int stride;
+
+    res = virtio_gpu_find_resource(g, bs->resource_id);
+    if (!res || !bs->ds) {
+        return;
+    }
+    image = bs->ds->image;
+    data = (uint8_t *)pixman_image_get_data(image);
+    stride = pixman_image_get_stride(image);
+    w = pixman_image_get_width(image);
+    h = pixman_image_get_height(image);
+    /* Clip to the surface; all formats are 4 bytes a pixel. */
+    x = MIN(rect->x, w);
+    y = MIN(rect->y, h);
+    w = MIN(rect->width, w - x);
+    h = MIN(rect->height, h - y);
+    for (row = y; row < y + h; row++) {
+        uint8_t *line = data + (size_t)row * stride + (size_t)x * 4;
+
+        /* The guest may have detached pages since: show black there. */
+        if (!virtio_gpu_virgl_blob_read(virtio_gpu_virgl_res(res),
+                                        bs->offset +
+                                        (uint64_t)row * bs->stride +
+                                        (uint64_t)x * 4, line,
+                                        (size_t)w * 4, &cur)) {
+            memset(line, 0, (size_t)w * 4);
+        }
+    }
+    dpy_gfx_update(g->parent_obj.scanout[id].con, x, y, w, h);
+}
+
+void virtio_gpu_virgl_scanout_disable(VirtIOGPU *g, int id)
+{
+    VirtIOGPUBlobScanout *bs = &VIRTIO_GPU_GL(g)->blob_scanout[id];
+
+    if (bs->resource_id) {
+        dpy_gfx_replace_surface(g->parent_obj.scanout[id].con, NULL);
+        g->hostmem -= bs->hostmem;
+        memset(bs, 0, sizeof(*bs));
+    }
+}
+
+/*
+ * Unmap the blobs made in context @ctx_id; true while the release of one
+ * of them is still to come.
+ */
+bool virtio_gpu_virgl_unmap_ctx_blobs(VirtIOGPU *g, uint32_t ctx_id)
+{
+    struct virtio_gpu_simple_resource *res;
+    GHashTableIter iter;
+    VirglResource *r;
+    bool pending = false;
+
+    QTAILQ_FOREACH(res, &g->reslist, next) {
+        r = virtio_gpu_virgl_res(res);
+        if (r->blob_mem && r->ctx_id == ctx_id) {
+            virtio_gpu_hostmem_unmap_later(&g->parent_obj.hostmem,
+                                           res->resource_id);
+            /* released only after the flush, asynchronously */
+            pending |= r->hostmem_refs != 0;
+        }
+    }
+    virtio_gpu_hostmem_flush(&g->parent_obj.hostmem);
+    g_hash_table_iter_init(&iter, VIRTIO_GPU_GL(g)->dying);
+    while (g_hash_table_iter_next(&iter, NULL, (gpointer *)&r)) {
+        pending |= r->ctx_id == ctx_id;
+    }
+    return pending;
+}
+
+/*
+ * Shared memory the renderer can export (venus) is mapped from its fd:
+ * virglrenderer 0.10.4 cannot unmap such a blob's pointer again.
+ */
+static bool virtio_gpu_virgl_export_shm(VirglResource *r)
+{
+    uint32_t id = r->base.resource_id, fd_type;
+    struct stat st;
+    int fd;
+
+    if (virgl_renderer_resource_export_blob(id, &fd_type, &fd)) {
+        return false;
+    }
+    if (fd_type != VIRGL_RENDERER_BLOB_FD_TYPE_SHM || fstat(fd, &st)) {
+        close(fd);
+        return false;
+    }
+    r->export_fd = fd;
+    r->map_size = st.st_size;
+    if (virgl_renderer_resource_get_map_info(id, &r->map_info)) {
+        r->map_info = VIRTIO_GPU_MAP_CACHE_CACHED;
+    }
+    return true;
+}
+
+/*
+ * Reach a HOST3D blob's memory: from its shm fd, or the renderer maps
+ * it.  0, or the renderer's error.
+ */
+static int virtio_gpu_virgl_blob_access(VirglResource *r)
+{
+    uint32_t id = r->base.resource_id;
+    int ret;
+
+    if (r->map || r->export_fd >= 0 || virtio_gpu_virgl_export_shm(r)) {
+        return 0;
+    }
+    virgl_renderer_force_ctx_0();
+    ret = virgl_renderer_resource_map(id, &r->map, &r->map_size);
+    if (ret) {
+        r->map = NULL;
+        return ret;
+    }
+    ret = virgl_renderer_resource_get_map_info(id, &r->map_info);
+    if (ret) {
+        virgl_renderer_resource_unmap(id);
+        r->map = NULL;
+    }
+    return ret;
 }
 
 void virtio_gpu_virgl_create_blob(VirtIOGPU *g,
@@ -54,10 +292,6 @@ void virtio_gpu_virgl_create_blob(VirtIOGPU *g,
     VIRTIO_GPU_FILL_CMD(cblob);
     trace_virtio_gpu_cmd_res_create_blob(cblob.resource_id, cblob.size);
 
-    if (!virtio_gpu_blob_enabled(g->parent_obj.conf)) {
-        cmd->error = VIRTIO_GPU_RESP_ERR_UNSPEC;
-        return;
-    }
     if (!virtio_gpu_virgl_new_id_ok(g, cblob.resource_id, cmd, __func__)) {
         return;
     }
@@ -112,15 +346,17 @@ void virtio_gpu_virgl_create_blob(VirtIOGPU *g,
             return;
         }
     }
+    /*
+     * Guest memory must cover the blob: virglrenderer 0.10.4 takes no
+     * HOST3D_GUEST blob without its pages either.
+     */
     if (cblob.blob_mem != VIRTIO_GPU_BLOB_MEM_HOST3D &&
         iov_size(iovs, niov) < cblob.size) {
         qemu_log_mask(LOG_GUEST_ERROR, "%s: entries cover less than the "
                       "blob's 0x%" PRIx64 " bytes\n", __func__, cblob.size);
-        if (cblob.blob_mem == VIRTIO_GPU_BLOB_MEM_GUEST || niov) {
-            virtio_gpu_cleanup_mapping_iov(g, iovs, niov);
-            cmd->error = VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER;
-            return;
-        }
+        virtio_gpu_cleanup_mapping_iov(g, iovs, niov);
+        cmd->error = VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER;
+        return;
     }
 
     trace_virtio_gpu_virgl_blob_create(cblob.resource_id, cblob.hdr.ctx_id,
@@ -162,10 +398,251 @@ void virtio_gpu_virgl_create_blob(VirtIOGPU *g,
     }
 
     r = virtio_gpu_virgl_track(g, cblob.resource_id, 0, 0, 0);
+    r->iov = iovs;
+    r->iov_cnt = niov;
     r->blob_mem = cblob.blob_mem;
     r->blob_flags = cblob.blob_flags;
     r->ctx_id = cblob.hdr.ctx_id;
     r->base.blob_size = cblob.size;
     r->base.hostmem = host ? cblob.size : 0;
+
+    /*
+     * The object behind a mappable blob may be larger than the size the
+     * guest declared, and all of it is host memory the guest can reach:
+     * charge what the renderer really holds.  (A blob it cannot map
+     * fails MAP_BLOB later, as before.)
+     */
+    if (cblob.blob_mem == VIRTIO_GPU_BLOB_MEM_HOST3D &&
+        cblob.blob_flags & VIRTIO_GPU_BLOB_FLAG_USE_MAPPABLE &&
+        !virtio_gpu_virgl_blob_access(r)) {
+        r->base.hostmem = MAX(r->base.hostmem, r->map_size);
+    }
+    if (r->base.hostmem > g->conf_max_hostmem - g->hostmem) {
+        qemu_log_mask(LOG_GUEST_ERROR, "%s: the renderer holds 0x%" PRIx64
+                      " bytes for it: beyond max_hostmem\n", __func__,
+                      r->base.hostmem);
+        virtio_gpu_remove_resource(g, &r->base);
+        r->base.hostmem = 0;        /* never charged */
+        virtio_gpu_virgl_destroy(g, r);
+        cmd->error = VIRTIO_GPU_RESP_ERR_OUT_OF_MEMORY;
+        return;
+    }
     g->hostmem += r->base.hostmem;
+}
+
+void virtio_gpu_virgl_map_blob(VirtIOGPU *g,
+                               struct virtio_gpu_ctrl_command *cmd)
+{
+    VirtIOGPUHostmem *hm = &g->parent_obj.hostmem;
+    struct virtio_gpu_resource_map_blob mblob;
+    struct virtio_gpu_resp_map_info resp = { 0 };
+    VirtIOGPUHostmemBacking backing = { 0 };
+    struct virtio_gpu_simple_resource *res;
+    Error *err = NULL;
+    VirglResource *r;
+    uint64_t size;
+    int ret;
+
+    VIRTIO_GPU_FILL_CMD(mblob);
+    trace_virtio_gpu_cmd_res_map_blob(mblob.resource_id, mblob.offset);
+
+    if (!virtio_gpu_hostmem_enabled(hm)) {
+        qemu_log_mask(LOG_GUEST_ERROR, "%s: no host-visible region\n",
+                      __func__);
+        cmd->error = VIRTIO_GPU_RESP_ERR_UNSPEC;
+        return;
+    }
+    res = virtio_gpu_virgl_get_resource(g, mblob.resource_id, cmd, __func__);
+    if (!res) {
+        return;
+    }
+    r = virtio_gpu_virgl_res(res);
+    /* Only host memory the renderer can map goes into the region. */
+    if (r->blob_mem != VIRTIO_GPU_BLOB_MEM_HOST3D ||
+        !(r->blob_flags & VIRTIO_GPU_BLOB_FLAG_USE_MAPPABLE)) {
+        qemu_log_mask(LOG_GUEST_ERROR, "%s: resource %u is not mappable\n",
+                      __func__, mblob.resource_id);
+        cmd->error = VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER;
+        return;
+    }
+
+    if (virtio_gpu_hostmem_full(hm)) {
+        qemu_log_mask(LOG_GUEST_ERROR, "%s: %u blobs mapped, no more\n",
+                      __func__, virtio_gpu_hostmem_nr_mappings(hm));
+        cmd->error = VIRTIO_GPU_RESP_ERR_OUT_OF_MEMORY;
+        return;
+    }
+    ret = virtio_gpu_virgl_blob_access(r);
+    if (ret) {
+        if (virtio_gpu_virgl_ctx_has_rings(g, r->ctx_id) &&
+            !virtio_gpu_venus_in_process(g->parent_obj.conf)) {
+            error_report_once("venus: virglrenderer 0.10.4's render server "
+                              "cannot share Vulkan memory with QEMU, so "
+                              "vkMapMemory fails in the guest; "
+                              "venus_in_process=on runs venus in QEMU's "
+                              "process, where it works");
+        }
+        virtio_gpu_virgl_failed(cmd, __func__, ret);
+        return;
+    }
+
+    /* The guest reserved whole pages; the renderer must cover them. */
+    size = ROUND_UP(res->blob_size, qemu_real_host_page_size());
+    if (r->map_size < size) {
+        qemu_log_mask(LOG_GUEST_ERROR, "%s: renderer mapped 0x%" PRIx64
+                      " of 0x%" PRIx64 " bytes\n", __func__, r->map_size,
+                      size);
+        cmd->error = VIRTIO_GPU_RESP_ERR_UNSPEC;
+        return;
+    }
+    backing.ptr = r->map;
+    backing.fd = r->export_fd;
+    backing.release = virtio_gpu_virgl_blob_released;
+    backing.opaque = r;
+    if (!virtio_gpu_hostmem_map(hm, mblob.resource_id, mblob.offset, size,
+                                &backing, &err)) {
+        qemu_log_mask(LOG_GUEST_ERROR, "%s: %s\n", __func__,
+                      error_get_pretty(err));
+        error_free(err);
+        cmd->error = VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER;
+        return;
+    }
+    r->hostmem_refs++;
+
+    resp.hdr.type = VIRTIO_GPU_RESP_OK_MAP_INFO;
+    resp.map_info = r->map_info;
+    virtio_gpu_ctrl_response(g, cmd, &resp.hdr, sizeof(resp));
+}
+
+/*
+ * Show a blob on a scanout.  Without dma-bufs (llvmpipe, or any display
+ * that cannot import them) the pixels are copied into a 2D surface,
+ * from the renderer's mapping or the guest pages, on every flush.
+ */
+void virtio_gpu_virgl_set_scanout_blob(VirtIOGPU *g,
+                                       struct virtio_gpu_ctrl_command *cmd)
+{
+    VirtIOGPUBlobScanout *bs;
+    struct virtio_gpu_set_scanout_blob ss;
+    struct virtio_gpu_simple_resource *res;
+    struct virtio_gpu_scanout *scanout;
+    pixman_format_code_t format;
+    pixman_image_t *image;
+    uint64_t end, surface_bytes;
+    VirglResource *r;
+
+    VIRTIO_GPU_FILL_CMD(ss);
+    trace_virtio_gpu_cmd_set_scanout_blob(ss.scanout_id, ss.resource_id,
+                                          ss.r.width, ss.r.height, ss.r.x,
+                                          ss.r.y);
+    if (ss.scanout_id >= g->parent_obj.conf.max_outputs) {
+        cmd->error = VIRTIO_GPU_RESP_ERR_INVALID_SCANOUT_ID;
+        return;
+    }
+    scanout = &g->parent_obj.scanout[ss.scanout_id];
+    if (!ss.resource_id) {
+        virtio_gpu_virgl_scanout_disable(g, ss.scanout_id);
+        dpy_gl_scanout_disable(scanout->con);
+        scanout->resource_id = 0;
+        return;
+    }
+    res = virtio_gpu_virgl_get_resource(g, ss.resource_id, cmd, __func__);
+    if (!res) {
+        return;
+    }
+    r = virtio_gpu_virgl_res(res);
+    format = virtio_gpu_get_pixman_format(ss.format);
+    /* The last pixel of the last line must lie inside the blob. */
+    end = ss.offsets[0] + (uint64_t)ss.strides[0] * (ss.height - 1) +
+          (uint64_t)ss.width * 4;
+    if (!r->blob_mem || !format || !ss.width || !ss.height ||
+        !ss.r.width || !ss.r.height ||
+        (uint64_t)ss.r.x + ss.r.width > ss.width ||
+        (uint64_t)ss.r.y + ss.r.height > ss.height ||
+        ss.strides[0] < (uint64_t)ss.width * 4 || end > res->blob_size) {
+        qemu_log_mask(LOG_GUEST_ERROR, "%s: bad scanout blob: res %u "
+                      "format %u %ux%u stride %u offset %u\n", __func__,
+                      ss.resource_id, ss.format, ss.width, ss.height,
+                      ss.strides[0], ss.offsets[0]);
+        cmd->error = VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER;
+        return;
+    }
+    if (r->blob_mem == VIRTIO_GPU_BLOB_MEM_HOST3D) {
+        int ret = virtio_gpu_virgl_blob_access(r);
+
+        if (ret) {
+            virtio_gpu_virgl_failed(cmd, __func__, ret);
+            return;
+        }
+    }
+    /* What backs the blob may be smaller than the size it declared. */
+    if (end > virtio_gpu_virgl_blob_backed_size(r)) {
+        qemu_log_mask(LOG_GUEST_ERROR, "%s: scanout ends at 0x%" PRIx64
+                      ", resource %u has 0x%" PRIx64 " bytes\n", __func__,
+                      end, ss.resource_id,
+                      virtio_gpu_virgl_blob_backed_size(r));
+
+        cmd->error = VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER;
+        return;
+    }
+
+    /* The copy surface is host memory the guest made us allocate. */
+    bs = &VIRTIO_GPU_GL(g)->blob_scanout[ss.scanout_id];
+    surface_bytes = (uint64_t)ss.width * ss.height * 4;
+    if (surface_bytes > g->conf_max_hostmem - (g->hostmem - bs->hostmem)) {
+        qemu_log_mask(LOG_GUEST_ERROR, "%s: a %ux%u surface is beyond "
+                      "max_hostmem\n", __func__, ss.width, ss.height);
+        cmd->error = VIRTIO_GPU_RESP_ERR_OUT_OF_MEMORY;
+        return;
+    }
+    image = pixman_image_create_bits(format, ss.width, ss.height, NULL, 0);
+    if (!image) {
+        cmd->error = VIRTIO_GPU_RESP_ERR_OUT_OF_MEMORY;
+        return;
+    }
+    dpy_gl_scanout_disable(scanout->con);
+    g->hostmem += surface_bytes - bs->hostmem;
+    bs->hostmem = surface_bytes;
+    bs->ds = qemu_create_displaysurface_pixman(image);
+    pixman_image_unref(image);
+    dpy_gfx_replace_surface(scanout->con, bs->ds);
+    bs->resource_id = ss.resource_id;
+    bs->offset = ss.offsets[0];
+    bs->stride = ss.strides[0];
+    scanout->resource_id = ss.resource_id;
+    scanout->width = ss.width;
+    scanout->height = ss.height;
+    g->parent_obj.enable = 1;
+    virtio_gpu_virgl_scanout_update(g, ss.scanout_id, &ss.r);
+}
+
+/*
+ * UNMAP of a blob that is not mapped succeeds: Linux sends it for every
+ * blob it reserved a range for, also when MAP_BLOB failed, and the
+ * state it asks for holds.
+ */
+void virtio_gpu_virgl_unmap_blob(VirtIOGPU *g,
+                                 struct virtio_gpu_ctrl_command *cmd)
+{
+    struct virtio_gpu_resource_unmap_blob ublob;
+
+    VIRTIO_GPU_FILL_CMD(ublob);
+    trace_virtio_gpu_cmd_res_unmap_blob(ublob.resource_id);
+
+    if (!virtio_gpu_virgl_get_resource(g, ublob.resource_id, cmd, __func__)) {
+        return;
+    }
+    /*
+     * Answered once the mapping is out of reach: usually with the next
+     * MAP_BLOB, in one flat view update.  A fence must not retire first.
+     */
+    if (!virtio_gpu_hostmem_unmap_later(&g->parent_obj.hostmem,
+                                        ublob.resource_id)) {
+        return;                 /* not mapped: nothing to wait for */
+    }
+    if (cmd->cmd_hdr.flags & VIRTIO_GPU_FLAG_FENCE) {
+        virtio_gpu_hostmem_flush(&g->parent_obj.hostmem);
+        return;
+    }
+    cmd->held = true;
 }

@@ -1,11 +1,12 @@
 #!/bin/bash
 # Build the patched QEMU tree as a git repository: the Debian base as one
-# commit (tag "base"), then one commit per entry of patches/series.
+# commit (tag "base"), then one commit per entry of patches/$BASE/series.
 #   scripts/apply-series.sh UNPACKED_DEBIAN_TREE GIT_TREE
 #
 # A patch file is a mail-style header (From:, Subject:, body) followed by a
 # unified diff.  "Adds: FOLDER/FILE" lines in the header name new files
-# that live whole in this repository and are copied in with that patch:
+# that live whole in this repository and are copied in with that patch,
+# final: no other patch may touch them (the diffs edit QEMU's own files):
 #   hw-display/X   -> hw/display/X
 #   include-hw/X   -> include/hw/X
 #   tests-qtest/X  -> tests/qtest/X
@@ -17,6 +18,7 @@
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
+. "$top/scripts/line.sh"
 base=$(realpath "$1")
 tree=$(realpath -m "$2")
 
@@ -58,11 +60,21 @@ map_new_file() {
     esac
 }
 
+# The inverse: where a tree path would live here, if it were a new file.
+repo_file() {
+    case "$1" in
+    hw/display/*)  echo "hw-display/${1#hw/display/}" ;;
+    include/hw/*)  echo "include-hw/${1#include/hw/}" ;;
+    tests/qtest/*) echo "tests-qtest/${1#tests/qtest/}" ;;
+    *) return 1 ;;
+    esac
+}
+
 n=0
 while read -r name _; do
     case "$name" in ''|'#'*) continue ;; esac
-    p="$top/patches/$name"
-    [ -f "$p" ] || die "patches/series names $name, but patches/$name does not exist"
+    p="$PATCH_DIR/$name"
+    [ -f "$p" ] || die "patches/$LINE/series names $name, but it does not exist"
     n=$((n + 1))
 
     # Header: everything before the first line that is exactly "---".
@@ -81,6 +93,13 @@ while read -r name _; do
         cp "$top/$f" "$stage/$dst"
     done
 
+    # A new file is whole and final: no patch's diff may touch it.
+    for f in $(sed -n 's|^+++ b/||p; s|^--- a/||p' "$p" | sort -u); do
+        r=$(repo_file "$f") || continue
+        [ ! -f "$top/$r" ] ||
+            die "$name edits $f, a new file of this repository: change $r itself"
+    done
+
     if ! out=$(cd "$stage" && patch -p1 -N -s --fuzz=0 --no-backup-if-mismatch -r - <"$p" 2>&1); then
         echo "$out" >&2
         die "patch $name does not apply (see the hunk named above)"
@@ -94,8 +113,14 @@ while read -r name _; do
         git_st commit -q --allow-empty --author="$author" -F - <<<"$subject
 
 $body"
-done < "$top/patches/series"
+done < "$PATCH_DIR/series"
+
+# ... and every new file of this repository is added by a patch of the line.
+for f in $(cd "$top" && find hw-display include-hw tests-qtest -type f | sort); do
+    [ -e "$stage/$(map_new_file "$f")" ] ||
+        die "$f is added by no patch of patches/$LINE (name it in an Adds: line)"
+done
 
 git_q checkout -q -B main "$(git_st rev-parse HEAD)"
 git_q reset -q --hard main
-echo "apply-series: applied $n patches onto base"
+echo "apply-series: applied $n patches of $LINE onto base"

@@ -1,14 +1,18 @@
 #!/bin/sh
 # Developer helper: fold the working changes of the dev worktree into the
-# series, then re-export every patch.  A change to a file that a patch
-# adds goes into that patch; any other change goes into the patch whose
-# subject matches PATTERN.  New files of this repository are copied into
-# the dev worktree first (scripts/dev-sync.sh).
+# series of the line (BASE), then re-export every patch.  A change to a
+# new file goes to where that file lives, whole: this repository's
+# hw-display/, include-hw/ or tests-qtest/ (through the patch that adds
+# it, which no other patch touches).  Any other change, an edit of QEMU's
+# own files, goes into the patch whose subject matches PATTERN.  Edits of
+# the new files made here are copied into the dev worktree first
+# (scripts/dev-sync.sh).
 #   scripts/dev-fixup.sh PATTERN [DEV_TREE]
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
+. "$top/scripts/line.sh"
 pattern=$1
-dev=${2:-$top/build/dev}
+dev=${2:-$top/build/$LINE/dev}
 "$top/scripts/dev-sync.sh" "$dev"
 cd "$dev"
 git() { command git -c user.name=x -c user.email=x@x "$@"; }
@@ -31,7 +35,7 @@ GIT_SEQUENCE_EDITOR=true git rebase -q -i --autosquash base
 i=0
 for c in $(git rev-list --reverse base..HEAD); do
     i=$((i + 1))
-    name=$(sed -n "${i}p" "$top/patches/series")
+    name=$(grep -v '^#' "$PATCH_DIR/series" | sed -n "${i}p")
     "$top/scripts/export-patch.sh" "$dev" "$c" "$name" >/dev/null
 done
 echo "re-exported $i patches"

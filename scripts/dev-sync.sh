@@ -5,7 +5,7 @@
 # the worktree's version with git merge-file, never copied over it.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
-dev=${1:-$top/build/dev}
+dev=${1:-$top/build/${BASE:-debian12}/dev}
 cd "$top"
 old=$(mktemp)
 trap 'rm -f "$old"' EXIT

@@ -6,6 +6,7 @@
 #   scripts/export-series.sh GIT_TREE OUTDIR
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
+. "$top/scripts/line.sh"
 tree=$1 out=$2
 rm -rf "$out"
 mkdir -p "$out"
@@ -16,8 +17,8 @@ for c in $(git -C "$tree" rev-list --reverse base..main); do
     n=$((n + 1))
     f=$(ls "$out"/*.patch | sed -n "${n}p")
     # Last-Update: when this repository last changed the patch
-    name=$(sed -n "${n}p" "$top/patches/series")
-    updated=$(git -C "$top" log -1 --format=%cs -- "patches/$name" \
+    name=$(grep -v '^#' "$PATCH_DIR/series" | sed -n "${n}p")
+    updated=$(git -C "$top" log -1 --format=%cs -- "patches/$LINE/$name" \
               2>/dev/null || true)
     git -C "$tree" log -1 --format="Description: %s%nAuthor: %an <%ae>%nForwarded: no%nLast-Update: ${updated:-$(date +%F)}" "$c" > "$out/.dep3"
     # the fields go at the end of the mail header (its first empty line)

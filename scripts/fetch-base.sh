@@ -6,8 +6,10 @@
 # Prints nothing and exits 0 when the cache is already complete.
 set -eu
 
-WANT_VERSION="1:7.2+dfsg-7+deb12u18"
-VERSION_GLOB="1:7.2+dfsg-7+deb12u"
+top=$(cd "$(dirname "$0")/.." && pwd)
+. "$top/scripts/line.sh"
+WANT_VERSION=$LINE_QEMU_VERSION
+VERSION_GLOB=$LINE_QEMU_GLOB
 OUT=$(realpath -m "$1")
 APT="$OUT/apt"
 
@@ -58,7 +60,7 @@ else
     [ -n "$version" ] || die "the archive carries no qemu $VERSION_GLOB* source (found: $(echo $versions))"
     echo "##################################################################" >&2
     echo "# WARNING: qemu $WANT_VERSION is no longer in the archive;" >&2
-    echo "# WARNING: using the newest bookworm version, $version, instead." >&2
+    echo "# WARNING: using the newest $LINE_SUITE version, $version, instead." >&2
     echo "##################################################################" >&2
 fi
 

@@ -521,6 +521,254 @@ static void test_ctx_destroy(void *obj, void *data, QGuestAllocator *alloc)
     qvirtio_gpu_stop(gpu);
 }
 
+/* Send an UNMAP_BLOB or MAP_BLOB without waiting for its answer. */
+static void send_unmap(QVirtioGpu *gpu, uint32_t id, QVirtioGpuReq *r)
+{
+    struct virtio_gpu_resource_unmap_blob u = { .resource_id = id };
+
+    qvirtio_gpu_hdr_init(&u.hdr, VIRTIO_GPU_CMD_RESOURCE_UNMAP_BLOB, 0);
+    qvirtio_gpu_cmd_send(gpu, &u, sizeof(u),
+                         sizeof(struct virtio_gpu_resp_map_info), false, r);
+}
+
+static void send_map(QVirtioGpu *gpu, uint32_t id, uint64_t offset,
+                     QVirtioGpuReq *r)
+{
+    struct virtio_gpu_resource_map_blob m = {
+        .resource_id = id, .offset = offset,
+    };
+
+    qvirtio_gpu_hdr_init(&m.hdr, VIRTIO_GPU_CMD_RESOURCE_MAP_BLOB, 0);
+    qvirtio_gpu_cmd_send(gpu, &m, sizeof(m),
+                         sizeof(struct virtio_gpu_resp_map_info), false, r);
+}
+
+/*
+ * The next answer, to whichever of @r it is: its index, with its reply
+ * type in @type.  The virtual clock moves by @step_ns per poll.
+ */
+static int wait_any(QVirtioGpu *gpu, QVirtioGpuReq *r, int n,
+                    int64_t step_ns, uint32_t *type)
+{
+    struct virtio_gpu_resp_map_info resp;
+    gint64 start = g_get_monotonic_time();
+    uint32_t got;
+    int i;
+
+    for (;;) {
+        qtest_clock_step(gpu->qts, step_ns);
+        if (qvirtqueue_get_buf(gpu->qts, gpu->ctrlq, &got, NULL)) {
+            break;
+        }
+        g_assert_cmpint(g_get_monotonic_time() - start, <=,
+                        10 * G_USEC_PER_SEC);
+    }
+    for (i = 0; i < n && r[i].head != got; i++) {
+        /* look further */
+    }
+    g_assert_cmpint(i, <, n);
+    qtest_memread(gpu->qts, r[i].rsp, &resp, sizeof(resp));
+    guest_free(gpu->alloc, r[i].req);
+    guest_free(gpu->alloc, r[i].rsp);
+    *type = resp.hdr.type;
+    return i;
+}
+
+/* No answer comes while the virtual clock stands still. */
+static void assert_no_answer(QVirtioGpu *gpu)
+{
+    uint32_t got;
+    int i;
+
+    for (i = 0; i < 20; i++) {
+        g_usleep(1000);
+        g_assert_false(qvirtqueue_get_buf(gpu->qts, gpu->ctrlq, &got, NULL));
+    }
+}
+
+static void wait_released(QVirtioGpu *gpu)
+{
+    int i;
+
+    for (i = 0; hostmem_stat(gpu, "x-hostmem-pending-releases"); i++) {
+        g_assert_cmpint(i, <, 10000);
+        g_usleep(1000);
+    }
+}
+
+/*
+ * An UNMAP_BLOB is answered once the mapping is out of the guest's
+ * reach: with the next MAP_BLOB, which takes it out in the same flat
+ * view update, after a millisecond of virtual time, or at once when it
+ * is fenced.  Until then the blob may still be seen.
+ */
+static void test_unmap_held(void *obj, void *data, QGuestAllocator *alloc)
+{
+    Blob b = start(obj, alloc);
+    QVirtioGpu *gpu = b.gpu;
+    QVirtioGpuReq r[3];
+    uint8_t got[16];
+    uint32_t type;
+
+    host3d_blob(gpu, 20, 4096);
+    host3d_blob(gpu, 21, 4096);
+    g_assert_cmphex(map_blob(gpu, 20, 0, NULL), ==,
+                    VIRTIO_GPU_RESP_OK_MAP_INFO);
+    qpci_memwrite(gpu->pdev, b.bar, 0, "blob twenty", 12);
+
+    /* Held: no answer, the range free in the books, the blob in reach. */
+    send_unmap(gpu, 20, &r[0]);
+    assert_no_answer(gpu);
+    g_assert_cmphex(hostmem_stat(gpu, "x-hostmem-mappings"), ==, 0);
+    qpci_memread(gpu->pdev, b.bar, 0, got, 12);
+    g_assert_cmpmem(got, 12, "blob twenty", 12);
+
+    /* So does a second UNMAP: its answer, too, says "out of reach". */
+    send_unmap(gpu, 20, &r[1]);
+    assert_no_answer(gpu);
+
+    /* A MAP over the same range carries it out, and all are answered. */
+    send_map(gpu, 21, 0, &r[2]);
+    g_assert_cmpint(wait_any(gpu, r, 3, 0, &type), ==, 0);
+    g_assert_cmphex(type, ==, VIRTIO_GPU_RESP_OK_NODATA);
+    g_assert_cmpint(wait_any(gpu, r, 3, 0, &type), ==, 1);
+    g_assert_cmphex(type, ==, VIRTIO_GPU_RESP_OK_NODATA);
+    g_assert_cmpint(wait_any(gpu, r, 3, 0, &type), ==, 2);
+    g_assert_cmphex(type, ==, VIRTIO_GPU_RESP_OK_MAP_INFO);
+    qpci_memread(gpu->pdev, b.bar, 0, got, 12);
+    g_assert_true(buffer_is_zero(got, 12));
+    qpci_memwrite(gpu->pdev, b.bar, 0, "twenty-one", 11);
+    qpci_memread(gpu->pdev, b.bar, 0, got, 11);
+    g_assert_cmpmem(got, 11, "twenty-one", 11);
+    wait_released(gpu);
+
+    /* Alone, it is carried out once the virtual clock moved on. */
+    send_unmap(gpu, 21, &r[0]);
+    assert_no_answer(gpu);
+    g_assert_cmpint(wait_any(gpu, r, 1, 2 * 1000 * 1000, &type), ==, 0);
+    g_assert_cmphex(type, ==, VIRTIO_GPU_RESP_OK_NODATA);
+    qpci_memread(gpu->pdev, b.bar, 0, got, 11);
+    g_assert_true(buffer_is_zero(got, 11));
+    wait_released(gpu);
+
+    /*
+     * Fenced: at once, the fence answered with it; a held one for the
+     * same blob goes with it.
+     */
+    g_assert_cmphex(map_blob(gpu, 21, 8192, NULL), ==,
+                    VIRTIO_GPU_RESP_OK_MAP_INFO);
+    qpci_memwrite(gpu->pdev, b.bar, 8192, "fenced", 6);
+    send_unmap(gpu, 21, &r[0]);
+    assert_no_answer(gpu);
+    {
+        struct virtio_gpu_resource_unmap_blob u = { .resource_id = 21 };
+
+        qvirtio_gpu_hdr_init(&u.hdr, VIRTIO_GPU_CMD_RESOURCE_UNMAP_BLOB, 0);
+        qvirtio_gpu_cmd_send(gpu, &u, sizeof(u),
+                             sizeof(struct virtio_gpu_resp_map_info), true,
+                             &r[1]);
+    }
+    g_assert_cmpint(wait_any(gpu, r, 2, 0, &type), ==, 0);
+    g_assert_cmphex(type, ==, VIRTIO_GPU_RESP_OK_NODATA);
+    g_assert_cmpint(wait_any(gpu, r, 2, 0, &type), ==, 1);
+    g_assert_cmphex(type, ==, VIRTIO_GPU_RESP_OK_NODATA);
+    qpci_memread(gpu->pdev, b.bar, 8192, got, 6);
+    g_assert_true(buffer_is_zero(got, 6));
+
+    /* An unmapped blob's UNMAP is answered at once. */
+    g_assert_cmphex(unmap_blob(gpu, 21), ==, VIRTIO_GPU_RESP_OK_NODATA);
+    g_assert_cmphex(unref(gpu, 20), ==, VIRTIO_GPU_RESP_OK_NODATA);
+    g_assert_cmphex(unref(gpu, 21), ==, VIRTIO_GPU_RESP_OK_NODATA);
+    wait_released(gpu);
+    stop(&b);
+}
+
+/*
+ * A held UNMAP, then UNREF, then a create that reuses the id: the create
+ * waits for the release, and so carries the UNMAP out itself.
+ */
+static void test_unmap_held_reuse(void *obj, void *data,
+                                  QGuestAllocator *alloc)
+{
+    Blob b = start(obj, alloc);
+    QVirtioGpu *gpu = b.gpu;
+    struct virtio_gpu_resource_create_blob cb = { 0 };
+    QVirtioGpuReq r[3];
+    uint32_t type;
+
+    host3d_blob(gpu, 22, 4096);
+    g_assert_cmphex(map_blob(gpu, 22, 4096, NULL), ==,
+                    VIRTIO_GPU_RESP_OK_MAP_INFO);
+    send_unmap(gpu, 22, &r[0]);
+    {
+        struct virtio_gpu_resource_unref u = { .resource_id = 22 };
+
+        qvirtio_gpu_hdr_init(&u.hdr, VIRTIO_GPU_CMD_RESOURCE_UNREF, 0);
+        qvirtio_gpu_cmd_send(gpu, &u, sizeof(u),
+                             sizeof(struct virtio_gpu_resp_map_info), false,
+                             &r[1]);
+    }
+    /* UNREF overtakes the held UNMAP. */
+    g_assert_cmpint(wait_any(gpu, r, 2, 0, &type), ==, 1);
+    g_assert_cmphex(type, ==, VIRTIO_GPU_RESP_OK_NODATA);
+
+    make_host_object(gpu, 22, 4096, true);
+    qvirtio_gpu_hdr_init(&cb.hdr, VIRTIO_GPU_CMD_RESOURCE_CREATE_BLOB, CTX);
+    cb.resource_id = 22;
+    cb.blob_mem = VIRTIO_GPU_BLOB_MEM_HOST3D;
+    cb.blob_flags = VIRTIO_GPU_BLOB_FLAG_USE_MAPPABLE;
+    cb.blob_id = 22;
+    cb.size = 4096;
+    qvirtio_gpu_cmd_send(gpu, &cb, sizeof(cb),
+                         sizeof(struct virtio_gpu_resp_map_info), false,
+                         &r[2]);
+    g_assert_cmpint(wait_any(gpu, r, 3, 0, &type), ==, 0);
+    g_assert_cmphex(type, ==, VIRTIO_GPU_RESP_OK_NODATA);
+    g_assert_cmpint(wait_any(gpu, r, 3, 0, &type), ==, 2);
+    g_assert_cmphex(type, ==, VIRTIO_GPU_RESP_OK_NODATA);
+    g_assert_cmphex(map_blob(gpu, 22, 0, NULL), ==,
+                    VIRTIO_GPU_RESP_OK_MAP_INFO);
+    g_assert_cmphex(unref(gpu, 22), ==, VIRTIO_GPU_RESP_OK_NODATA);
+    wait_released(gpu);
+    stop(&b);
+}
+
+/* Reset with an UNMAP held: it is dropped, the memory released. */
+static void test_unmap_held_reset(void *obj, void *data,
+                                  QGuestAllocator *alloc)
+{
+    Blob b = start(obj, alloc);
+    QVirtioGpu *gpu = b.gpu;
+    QVirtioGpuReq r;
+    uint8_t got[4];
+    QDict *rsp;
+
+    host3d_blob(gpu, 23, 4096);
+    g_assert_cmphex(map_blob(gpu, 23, 0, NULL), ==,
+                    VIRTIO_GPU_RESP_OK_MAP_INFO);
+    qpci_memwrite(gpu->pdev, b.bar, 0, "held", 4);
+    send_unmap(gpu, 23, &r);
+    assert_no_answer(gpu);
+
+    rsp = qtest_qmp(gpu->qts, "{'execute': 'system_reset'}");
+    qobject_unref(rsp);
+    qtest_qmp_eventwait(gpu->qts, "RESET");
+    g_assert_cmphex(hostmem_stat(gpu, "x-hostmem-mappings"), ==, 0);
+    wait_released(gpu);
+    qtest_clock_step(gpu->qts, 10 * 1000 * 1000);
+
+    /* The device starts over and maps the same range. */
+    qvirtio_gpu_stop(gpu);
+    b = start(obj, alloc);
+    host3d_blob(gpu, 23, 4096);
+    g_assert_cmphex(map_blob(gpu, 23, 0, NULL), ==,
+                    VIRTIO_GPU_RESP_OK_MAP_INFO);
+    qpci_memread(gpu->pdev, b.bar, 0, got, 4);
+    g_assert_true(buffer_is_zero(got, 4));
+    g_assert_cmphex(unref(gpu, 23), ==, VIRTIO_GPU_RESP_OK_NODATA);
+    stop(&b);
+}
+
 /* HOST3D_GUEST: guest pages shadow the host object through transfers. */
 static void test_host3d_guest(void *obj, void *data, QGuestAllocator *alloc)
 {
@@ -684,6 +932,11 @@ static void register_virtio_gpu_blob_test(void)
                  NULL);
     qos_add_test("release-wait", "virtio-gpu-blob", test_release_wait, NULL);
     qos_add_test("ctx-destroy", "virtio-gpu-blob", test_ctx_destroy, NULL);
+    qos_add_test("unmap-held", "virtio-gpu-blob", test_unmap_held, NULL);
+    qos_add_test("unmap-held-reuse", "virtio-gpu-blob", test_unmap_held_reuse,
+                 NULL);
+    qos_add_test("unmap-held-reset", "virtio-gpu-blob", test_unmap_held_reset,
+                 NULL);
     qos_add_test("host3d-guest", "virtio-gpu-blob", test_host3d_guest, NULL);
     qos_add_test("no-region", "virtio-gpu-blob-noregion", test_no_region,
                  NULL);

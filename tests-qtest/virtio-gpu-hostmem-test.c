@@ -554,10 +554,13 @@ static void test_bench(void)
 /* object-add of a tester, and the error it gets, or NULL. */
 static char *tester_add(QTestState *qts, const char *device)
 {
-    QDict *rsp = qtest_qmp(qts, "{'execute': 'object-add', 'arguments':"
-                           " {'qom-type': 'x-virtio-gpu-hostmem-tester',"
-                           " 'id': 'other-tester', 'device': %s}}", device);
+    QDict *rsp;
     char *err = NULL;
+
+    qvirtio_gpu_load_tester(qts);
+    rsp = qtest_qmp(qts, "{'execute': 'object-add', 'arguments':"
+                    " {'qom-type': 'x-virtio-gpu-hostmem-tester',"
+                    " 'id': 'other-tester', 'device': %s}}", device);
 
     if (qdict_haskey(rsp, "error")) {
         err = g_strdup(qdict_get_str(qdict_get_qdict(rsp, "error"), "desc"));

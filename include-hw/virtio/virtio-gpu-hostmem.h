@@ -11,15 +11,36 @@
 #include "exec/memory.h"
 #include "qemu/queue.h"
 #include "qemu/thread.h"
+#include "qemu/timer.h"
 
 /* The largest hostmem= accepted. */
 #define VIRTIO_GPU_HOSTMEM_MAX (1ull << 40)
+
+/*
+ * Live mappings all regions of the process may hold together.  Each
+ * mapping, and the gap after it, is a section of every address space
+ * that sees the BAR, and an address space holds fewer than 4096
+ * sections (phys_section_add()): this leaves room for the machine's
+ * own.  max_mappings= picks a device's share, by default
+ * VIRTIO_GPU_HOSTMEM_MAPPINGS_DEFAULT.
+ */
+#define VIRTIO_GPU_HOSTMEM_MAPPINGS_MAX 1800
+#define VIRTIO_GPU_HOSTMEM_MAPPINGS_DEFAULT 1536
+
+/*
+ * How long an unmap may wait for the next map, to share its flat view
+ * update, before it is carried out alone.
+ */
+#define VIRTIO_GPU_HOSTMEM_FLUSH_DELAY_US 1000
 
 /*
  * Called once the guest can no longer reach a mapping's memory, on the
  * main loop thread: the owner may free or recycle it then.
  */
 typedef void VirtIOGPUHostmemRelease(void *opaque);
+
+/* Called after unmapped mappings left the guest's reach (a flush). */
+typedef void VirtIOGPUHostmemFlushed(void *opaque);
 
 /* What a mapping shows: host memory, or a slice of a file descriptor. */
 typedef struct VirtIOGPUHostmemBacking {
@@ -34,12 +55,24 @@ typedef struct VirtIOGPUHostmemMapping VirtIOGPUHostmemMapping;
 typedef struct HostmemRelease HostmemRelease;
 
 typedef struct VirtIOGPUHostmem {
-    MemoryRegion bar;           /* the whole BAR, a power of two */
-    MemoryRegion unmapped;      /* under the mappings: reads 0, drops writes */
+    /* The whole BAR, a power of two: reads 0, drops writes, where unmapped */
+    MemoryRegion bar;
     uint64_t size;              /* what the guest may use: hostmem= */
+    uint32_t max_mappings;      /* live mappings allowed: max_mappings= */
     GHashTable *by_resource;    /* resource id -> mapping */
     GTree *by_offset;           /* offset -> mapping; never overlapping */
     uint64_t mapped_bytes;
+
+    /*
+     * Unmapped, but still in the BAR until the next flush: the next map,
+     * virtio_gpu_hostmem_flush(), or the timer.  One flat view update
+     * then takes them all out.
+     */
+    GPtrArray *detached;
+    QSIMPLEQ_HEAD(, HostmemRelease) removed;    /* until the commit */
+    QEMUTimer *flush_timer;
+    VirtIOGPUHostmemFlushed *flushed;
+    void *flushed_opaque;
 
     /* Unmapped backings: a thread waits out the RCU grace period. */
     QemuThread grace_thread;
@@ -57,7 +90,8 @@ typedef struct VirtIOGPUHostmem {
  * @size rounded up to a power of two; the guest may use @size of it.
  */
 bool virtio_gpu_hostmem_init(VirtIOGPUHostmem *hm, Object *owner,
-                             uint64_t size, Error **errp);
+                             uint64_t size, uint32_t max_mappings,
+                             Error **errp);
 void virtio_gpu_hostmem_fini(VirtIOGPUHostmem *hm);
 
 static inline bool virtio_gpu_hostmem_enabled(VirtIOGPUHostmem *hm)
@@ -65,11 +99,15 @@ static inline bool virtio_gpu_hostmem_enabled(VirtIOGPUHostmem *hm)
     return hm->size != 0;
 }
 
+/* Whether one more mapping would pass the limit on live mappings. */
+bool virtio_gpu_hostmem_full(VirtIOGPUHostmem *hm);
+
 /*
  * Show @backing at [@offset, @offset + @size) of the region.  Refused,
- * with the reason in @errp, unless both are host-page aligned, the range
- * lies inside the region and overlaps no live mapping, and
- * @resource_id is not mapped yet.
+ * with the reason in @errp, unless both are host-page aligned (and so is
+ * a pointer backing), the range lies inside the region and overlaps no
+ * live mapping, @resource_id is not mapped yet, and the region is not
+ * full.
  */
 bool virtio_gpu_hostmem_map(VirtIOGPUHostmem *hm, uint32_t resource_id,
                             uint64_t offset, uint64_t size,
@@ -82,8 +120,24 @@ bool virtio_gpu_hostmem_map(VirtIOGPUHostmem *hm, uint32_t resource_id,
  * Returns false if @resource_id was not mapped.
  */
 bool virtio_gpu_hostmem_unmap(VirtIOGPUHostmem *hm, uint32_t resource_id);
+/*
+ * The same, but the mapping stays reachable until the region flushes:
+ * at the next map, which takes it out in the same flat view update, at
+ * virtio_gpu_hostmem_flush(), or VIRTIO_GPU_HOSTMEM_FLUSH_DELAY_US from
+ * now.  Only the bookkeeping changes at once: the range and the
+ * resource may be mapped again.  Returns true if a mapping of
+ * @resource_id leaves at that flush, unmapped now or before.
+ */
+bool virtio_gpu_hostmem_unmap_later(VirtIOGPUHostmem *hm,
+                                    uint32_t resource_id);
+/* Carry out the unmaps still pending now. */
+void virtio_gpu_hostmem_flush(VirtIOGPUHostmem *hm);
+/* @flushed runs after each flush that took mappings out. */
+void virtio_gpu_hostmem_set_flushed(VirtIOGPUHostmem *hm,
+                                    VirtIOGPUHostmemFlushed *flushed,
+                                    void *opaque);
 bool virtio_gpu_hostmem_is_mapped(VirtIOGPUHostmem *hm, uint32_t resource_id);
-/* Unmap everything: device reset. */
+/* Unmap everything at once: device reset. */
 void virtio_gpu_hostmem_unmap_all(VirtIOGPUHostmem *hm);
 
 /*

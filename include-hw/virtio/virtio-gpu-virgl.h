@@ -20,6 +20,16 @@ typedef struct VirglResource {
     uint32_t blob_mem;          /* 0: not a blob */
     uint32_t blob_flags;
     uint32_t ctx_id;
+    void *map;                  /* the renderer's mapping, kept until unref */
+    uint64_t map_size;
+    uint32_t map_info;
+    int export_fd;              /* or the shm fd it exported; -1 if none */
+    struct iovec *iov;          /* guest pages (held by the renderer) */
+    unsigned int iov_cnt;
+    /* RESOURCE_ASSIGN_UUID: made once, then stable */
+    QemuUUID uuid;
+    bool has_uuid;
+    unsigned hostmem_refs;      /* region mappings not released yet */
 } VirglResource;
 
 static inline VirglResource *
@@ -40,6 +50,7 @@ VirglResource *virtio_gpu_virgl_track(VirtIOGPU *g, uint32_t resource_id,
                                       uint32_t format, uint32_t width,
                                       uint32_t height);
 void virtio_gpu_virgl_detach_iov(VirtIOGPU *g, uint32_t resource_id);
+bool virtio_gpu_virgl_ctx_has_rings(VirtIOGPU *g, uint32_t ctx_id);
 bool virtio_gpu_virgl_check_ctx(VirtIOGPU *g, uint32_t ctx_id, bool allow_0,
                                 struct virtio_gpu_ctrl_command *cmd,
                                 const char *caller);
@@ -48,7 +59,18 @@ void virtio_gpu_virgl_failed(struct virtio_gpu_ctrl_command *cmd,
 
 /* virtio-gpu-virgl-blob.c */
 void virtio_gpu_virgl_destroy(VirtIOGPU *g, VirglResource *r);
+void virtio_gpu_virgl_drop(VirtIOGPU *g, VirglResource *r);
+void virtio_gpu_virgl_scanout_update(VirtIOGPU *g, int id,
+                                     const struct virtio_gpu_rect *rect);
+void virtio_gpu_virgl_scanout_disable(VirtIOGPU *g, int id);
+bool virtio_gpu_virgl_unmap_ctx_blobs(VirtIOGPU *g, uint32_t ctx_id);
 void virtio_gpu_virgl_create_blob(VirtIOGPU *g,
                                   struct virtio_gpu_ctrl_command *cmd);
+void virtio_gpu_virgl_map_blob(VirtIOGPU *g,
+                               struct virtio_gpu_ctrl_command *cmd);
+void virtio_gpu_virgl_set_scanout_blob(VirtIOGPU *g,
+                                       struct virtio_gpu_ctrl_command *cmd);
+void virtio_gpu_virgl_unmap_blob(VirtIOGPU *g,
+                                 struct virtio_gpu_ctrl_command *cmd);
 
 #endif

@@ -123,7 +123,8 @@ def main():
     args = ap.parse_args()
     sides = {
         "ours": os.environ.get("QEMU", os.path.join(
-            TOP, "build/obj/qemu-system-x86_64")),
+            TOP, "build", os.environ.get("BASE", "debian12"),
+            "obj/qemu-system-x86_64")),
         "upstream": os.path.join(HERE, "peer-qemu.sh"),
     }
     print("bench-compare: %d rounds, interleaved; ours=%s upstream=%s"

@@ -1,6 +1,6 @@
 """The Linux guest's QEMU command line, shared by run-guest.py and soak.py.
 
-The QEMU binary comes from $QEMU (default: build/obj/qemu-system-x86_64),
+The QEMU binary comes from $QEMU (default: build/$BASE/obj/qemu-system-x86_64),
 so the same guest can be pointed at another QEMU build.
 """
 import os
@@ -12,7 +12,7 @@ TOP = os.path.dirname(os.path.dirname(os.path.dirname(
 
 def qemu_binary():
     return os.environ.get("QEMU",
-                          os.path.join(TOP, "build/obj/qemu-system-x86_64"))
+                          os.path.join(TOP, "build", os.environ.get("BASE", "debian12"), "obj/qemu-system-x86_64"))
 
 
 def guest_command(image, append, serial, device_extra="", extra=()):

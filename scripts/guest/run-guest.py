@@ -6,7 +6,7 @@ any failure.
 
     run-guest.py IMAGE_DIR [--tap FILE] [--demo PNG] [--timeout S]
 
-The QEMU binary comes from $QEMU (default: build/obj/qemu-system-x86_64),
+The QEMU binary comes from $QEMU (default: build/$BASE/obj/qemu-system-x86_64),
 so the same checks can be pointed at another QEMU build.
 """
 import argparse

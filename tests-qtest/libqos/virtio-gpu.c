@@ -491,6 +491,13 @@ static void virtio_gpu_register_nodes(void)
 
 #define HOSTMEM_TESTER_ID "hostmem-tester"
 
+void qvirtio_gpu_load_tester(QTestState *qts)
+{
+    /* Listing the types loads their modules, the tester's among them. */
+    qobject_unref(qtest_qmp(qts, "{'execute': 'qom-list-types', 'arguments':"
+                            " {'implements': 'user-creatable'}}"));
+}
+
 const char *qvirtio_gpu_hostmem_tester(QTestState *qts, const char *dev_path)
 {
     static const char path[] = "/objects/" HOSTMEM_TESTER_ID;
@@ -499,6 +506,7 @@ const char *qvirtio_gpu_hostmem_tester(QTestState *qts, const char *dev_path)
 
     if (qdict_haskey(rsp, "error")) {
         qobject_unref(rsp);
+        qvirtio_gpu_load_tester(qts);
         rsp = qtest_qmp(qts, "{'execute': 'object-add', 'arguments':"
                         " {'qom-type': 'x-virtio-gpu-hostmem-tester',"
                         " 'id': %s, 'device': %s}}", HOSTMEM_TESTER_ID,

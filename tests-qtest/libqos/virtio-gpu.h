@@ -119,6 +119,9 @@ int qvirtio_gpu_qemu_fd_count(QVirtioGpu *gpu);
 /* screendump of the console, as RGB bytes; g_free() it. */
 uint8_t *qvirtio_gpu_screendump(QVirtioGpu *gpu, int *width, int *height);
 
+/* Load the module of x-virtio-gpu-hostmem-tester, where there are modules. */
+void qvirtio_gpu_load_tester(QTestState *qts);
+
 /*
  * The QOM path of the x-virtio-gpu-hostmem-tester that drives the
  * host-visible region of the device at @dev_path (properties map, unmap,
