@@ -27,7 +27,7 @@
 #include "qapi/visitor.h"
 #include "qom/object_interfaces.h"
 #include "monitor/monitor.h"
-#include "sysemu/qtest.h"
+#include "hw/virtio/virtio-gpu-compat.h"
 #include "hw/qdev-core.h"
 #include "hw/virtio/virtio-gpu.h"
 #include "hw/virtio/virtio-gpu-hostmem.h"

@@ -19,7 +19,7 @@
 #include "qom/object.h"
 #include "hw/boards.h"
 #include "hw/core/cpu.h"
-#include "sysemu/kvm.h"
+#include "hw/virtio/virtio-gpu-compat.h"
 #include "hw/virtio/virtio-gpu-hostmem.h"
 #include "trace.h"
 

@@ -1,0 +1,21 @@
+/*
+ * virtio-gpu series: what differs between the QEMU versions its new
+ * files build against (Debian 12's 7.2, Debian 13's 10.0), in one place
+ *
+ * This work is licensed under the terms of the GNU GPL, version 2 or later.
+ * See the COPYING file in the top-level directory.
+ */
+
+#ifndef HW_VIRTIO_GPU_COMPAT_H
+#define HW_VIRTIO_GPU_COMPAT_H
+
+/* QEMU 10.0 renamed include/sysemu/ to include/system/. */
+#if QEMU_VERSION_MAJOR >= 10
+#include "system/kvm.h"
+#include "system/qtest.h"
+#else
+#include "sysemu/kvm.h"
+#include "sysemu/qtest.h"
+#endif
+
+#endif
