@@ -275,16 +275,137 @@ static int virtio_gpu_virgl_blob_access(VirglResource *r)
     return ret;
 }
 
-void virtio_gpu_virgl_create_blob(VirtIOGPU *g,
-                                  struct virtio_gpu_ctrl_command *cmd)
+/* What the guest asked for is a blob this device can create. */
+static bool
+virtio_gpu_virgl_blob_params_ok(const struct virtio_gpu_resource_create_blob
+                                *cblob, bool *host)
 {
     const uint32_t known_flags = VIRTIO_GPU_BLOB_FLAG_USE_MAPPABLE |
                                  VIRTIO_GPU_BLOB_FLAG_USE_SHAREABLE |
                                  VIRTIO_GPU_BLOB_FLAG_USE_CROSS_DEVICE;
+    bool ok = !(cblob->blob_flags & ~known_flags) && cblob->size;
+
+    *host = false;
+    switch (cblob->blob_mem) {
+    case VIRTIO_GPU_BLOB_MEM_GUEST:
+        ok = ok && !cblob->blob_id;
+        break;
+    case VIRTIO_GPU_BLOB_MEM_HOST3D:
+        *host = true;
+        ok = ok && !cblob->nr_entries;
+        break;
+    case VIRTIO_GPU_BLOB_MEM_HOST3D_GUEST:
+        *host = true;
+        break;
+    default:
+        ok = false;
+    }
+    if (!ok) {
+        qemu_log_mask(LOG_GUEST_ERROR, "%s: bad blob: mem %u flags 0x%x "
+                      "id 0x%" PRIx64 " size 0x%" PRIx64 " entries %u\n",
+                      __func__, cblob->blob_mem, cblob->blob_flags,
+                      cblob->blob_id, cblob->size, cblob->nr_entries);
+    }
+    return ok;
+}
+
+/*
+ * The guest pages the blob's entries name.  They must cover the blob:
+ * virglrenderer 0.10.4 takes no HOST3D_GUEST blob without its pages
+ * either.
+ */
+static bool
+virtio_gpu_virgl_blob_pages(VirtIOGPU *g, struct virtio_gpu_ctrl_command *cmd,
+                            struct virtio_gpu_resource_create_blob *cblob,
+                            struct iovec **iovs, uint32_t *niov)
+{
+    *iovs = NULL;
+    *niov = 0;
+    if (cblob->nr_entries &&
+        virtio_gpu_create_mapping_iov(g, cblob->nr_entries, sizeof(*cblob),
+                                      cmd, NULL, iovs, niov)) {
+        cmd->error = VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER;
+        return false;
+    }
+    if (cblob->blob_mem != VIRTIO_GPU_BLOB_MEM_HOST3D &&
+        iov_size(*iovs, *niov) < cblob->size) {
+        qemu_log_mask(LOG_GUEST_ERROR, "%s: entries cover less than the "
+                      "blob's 0x%" PRIx64 " bytes\n", __func__, cblob->size);
+        virtio_gpu_cleanup_mapping_iov(g, *iovs, *niov);
+        cmd->error = VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER;
+        return false;
+    }
+    return true;
+}
+
+/* Make the renderer's resource; on failure the renderer holds nothing. */
+static int
+virtio_gpu_virgl_blob_create(const struct virtio_gpu_resource_create_blob
+                             *cblob, struct iovec *iovs, uint32_t niov)
+{
+    struct virgl_renderer_resource_create_blob_args args = {
+        .res_handle = cblob->resource_id,
+        .ctx_id = cblob->hdr.ctx_id,
+        .blob_mem = cblob->blob_mem,
+        .blob_flags = cblob->blob_flags,
+        .blob_id = cblob->blob_id,
+        .size = cblob->size,
+        .iovecs = iovs,
+        .num_iovs = niov,
+    };
+    struct iovec *again = NULL;
+    int nagain = 0;
+    int ret;
+
+    trace_virtio_gpu_virgl_blob_create(cblob->resource_id, cblob->hdr.ctx_id,
+                                       cblob->blob_mem, cblob->blob_flags,
+                                       cblob->blob_id, cblob->size);
+    ret = virgl_renderer_resource_create_blob(&args);
+    if (ret || cblob->blob_mem != VIRTIO_GPU_BLOB_MEM_HOST3D_GUEST || !niov) {
+        return ret;
+    }
+    /*
+     * virglrenderer 0.10.4 records these pages for the resource but never
+     * hands them to its GL side, so transfers fail; attaching them again
+     * does.
+     */
+    virgl_renderer_resource_detach_iov(cblob->resource_id, &again, &nagain);
+    ret = virgl_renderer_resource_attach_iov(cblob->resource_id, iovs, niov);
+    if (ret) {
+        virgl_renderer_resource_unref(cblob->resource_id);
+    }
+    return ret;
+}
+
+/*
+ * Charge @r against max_hostmem.  The object behind a mappable blob may
+ * be larger than the size the guest declared, and all of it is host
+ * memory the guest can reach: charge what the renderer really holds.  (A
+ * blob it cannot map fails MAP_BLOB later.)
+ */
+static bool virtio_gpu_virgl_blob_charge(VirtIOGPU *g, VirglResource *r)
+{
+    if (r->blob_mem == VIRTIO_GPU_BLOB_MEM_HOST3D &&
+        r->blob_flags & VIRTIO_GPU_BLOB_FLAG_USE_MAPPABLE &&
+        !virtio_gpu_virgl_blob_access(r)) {
+        r->base.hostmem = MAX(r->base.hostmem, r->map_size);
+    }
+    if (r->base.hostmem > g->conf_max_hostmem - g->hostmem) {
+        qemu_log_mask(LOG_GUEST_ERROR, "%s: the renderer holds 0x%" PRIx64
+                      " bytes for it: beyond max_hostmem\n", __func__,
+                      r->base.hostmem);
+        return false;
+    }
+    g->hostmem += r->base.hostmem;
+    return true;
+}
+
+void virtio_gpu_virgl_create_blob(VirtIOGPU *g,
+                                  struct virtio_gpu_ctrl_command *cmd)
+{
     struct virtio_gpu_resource_create_blob cblob;
-    struct virgl_renderer_resource_create_blob_args args = { 0 };
-    struct iovec *iovs = NULL;
-    uint32_t niov = 0;
+    struct iovec *iovs;
+    uint32_t niov;
     VirglResource *r;
     bool host;
     int ret;
@@ -295,35 +416,8 @@ void virtio_gpu_virgl_create_blob(VirtIOGPU *g,
     if (!virtio_gpu_virgl_new_id_ok(g, cblob.resource_id, cmd, __func__)) {
         return;
     }
-
-    switch (cblob.blob_mem) {
-    case VIRTIO_GPU_BLOB_MEM_GUEST:
-        host = false;
-        if (cblob.blob_id) {
-            cmd->error = VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER;
-        }
-        break;
-    case VIRTIO_GPU_BLOB_MEM_HOST3D:
-        host = true;
-        if (cblob.nr_entries) {
-            cmd->error = VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER;
-        }
-        break;
-    case VIRTIO_GPU_BLOB_MEM_HOST3D_GUEST:
-        host = true;
-        break;
-    default:
-        host = false;
+    if (!virtio_gpu_virgl_blob_params_ok(&cblob, &host)) {
         cmd->error = VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER;
-    }
-    if (cblob.blob_flags & ~known_flags || !cblob.size) {
-        cmd->error = VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER;
-    }
-    if (cmd->error) {
-        qemu_log_mask(LOG_GUEST_ERROR, "%s: bad blob: mem %u flags 0x%x "
-                      "id 0x%" PRIx64 " size 0x%" PRIx64 " entries %u\n",
-                      __func__, cblob.blob_mem, cblob.blob_flags,
-                      cblob.blob_id, cblob.size, cblob.nr_entries);
         return;
     }
     /* The renderer's objects live in a context; guest memory needs none. */
@@ -338,65 +432,17 @@ void virtio_gpu_virgl_create_blob(VirtIOGPU *g,
         cmd->error = VIRTIO_GPU_RESP_ERR_OUT_OF_MEMORY;
         return;
     }
-
-    if (cblob.nr_entries) {
-        if (virtio_gpu_create_mapping_iov(g, cblob.nr_entries, sizeof(cblob),
-                                          cmd, NULL, &iovs, &niov)) {
-            cmd->error = VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER;
-            return;
-        }
-    }
-    /*
-     * Guest memory must cover the blob: virglrenderer 0.10.4 takes no
-     * HOST3D_GUEST blob without its pages either.
-     */
-    if (cblob.blob_mem != VIRTIO_GPU_BLOB_MEM_HOST3D &&
-        iov_size(iovs, niov) < cblob.size) {
-        qemu_log_mask(LOG_GUEST_ERROR, "%s: entries cover less than the "
-                      "blob's 0x%" PRIx64 " bytes\n", __func__, cblob.size);
-        virtio_gpu_cleanup_mapping_iov(g, iovs, niov);
-        cmd->error = VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER;
+    if (!virtio_gpu_virgl_blob_pages(g, cmd, &cblob, &iovs, &niov)) {
         return;
     }
-
-    trace_virtio_gpu_virgl_blob_create(cblob.resource_id, cblob.hdr.ctx_id,
-                                       cblob.blob_mem, cblob.blob_flags,
-                                       cblob.blob_id, cblob.size);
-    args.res_handle = cblob.resource_id;
-    args.ctx_id = cblob.hdr.ctx_id;
-    args.blob_mem = cblob.blob_mem;
-    args.blob_flags = cblob.blob_flags;
-    args.blob_id = cblob.blob_id;
-    args.size = cblob.size;
-    args.iovecs = iovs;
-    args.num_iovs = niov;
-    ret = virgl_renderer_resource_create_blob(&args);
+    ret = virtio_gpu_virgl_blob_create(&cblob, iovs, niov);
     if (ret) {
         virtio_gpu_cleanup_mapping_iov(g, iovs, niov);
         virtio_gpu_virgl_failed(cmd, __func__, ret);
         return;
     }
-    if (cblob.blob_mem == VIRTIO_GPU_BLOB_MEM_HOST3D_GUEST && niov) {
-        /*
-         * virglrenderer 0.10.4 records these pages for the resource but
-         * never hands them to its GL side, so transfers fail; attaching
-         * them again does.
-         */
-        struct iovec *again = NULL;
-        int nagain = 0;
 
-        virgl_renderer_resource_detach_iov(cblob.resource_id, &again,
-                                           &nagain);
-        ret = virgl_renderer_resource_attach_iov(cblob.resource_id, iovs,
-                                                 niov);
-        if (ret) {
-            virgl_renderer_resource_unref(cblob.resource_id);
-            virtio_gpu_cleanup_mapping_iov(g, iovs, niov);
-            virtio_gpu_virgl_failed(cmd, __func__, ret);
-            return;
-        }
-    }
-
+    /* From here on the resource owns the pages. */
     r = virtio_gpu_virgl_track(g, cblob.resource_id, 0, 0, 0);
     r->iov = iovs;
     r->iov_cnt = niov;
@@ -405,29 +451,12 @@ void virtio_gpu_virgl_create_blob(VirtIOGPU *g,
     r->ctx_id = cblob.hdr.ctx_id;
     r->base.blob_size = cblob.size;
     r->base.hostmem = host ? cblob.size : 0;
-
-    /*
-     * The object behind a mappable blob may be larger than the size the
-     * guest declared, and all of it is host memory the guest can reach:
-     * charge what the renderer really holds.  (A blob it cannot map
-     * fails MAP_BLOB later, as before.)
-     */
-    if (cblob.blob_mem == VIRTIO_GPU_BLOB_MEM_HOST3D &&
-        cblob.blob_flags & VIRTIO_GPU_BLOB_FLAG_USE_MAPPABLE &&
-        !virtio_gpu_virgl_blob_access(r)) {
-        r->base.hostmem = MAX(r->base.hostmem, r->map_size);
-    }
-    if (r->base.hostmem > g->conf_max_hostmem - g->hostmem) {
-        qemu_log_mask(LOG_GUEST_ERROR, "%s: the renderer holds 0x%" PRIx64
-                      " bytes for it: beyond max_hostmem\n", __func__,
-                      r->base.hostmem);
+    if (!virtio_gpu_virgl_blob_charge(g, r)) {
         virtio_gpu_remove_resource(g, &r->base);
         r->base.hostmem = 0;        /* never charged */
         virtio_gpu_virgl_destroy(g, r);
         cmd->error = VIRTIO_GPU_RESP_ERR_OUT_OF_MEMORY;
-        return;
     }
-    g->hostmem += r->base.hostmem;
 }
 
 void virtio_gpu_virgl_map_blob(VirtIOGPU *g,
@@ -519,17 +548,100 @@ void virtio_gpu_virgl_map_blob(VirtIOGPU *g,
  * that cannot import them) the pixels are copied into a 2D surface,
  * from the renderer's mapping or the guest pages, on every flush.
  */
+/*
+ * The frame lies inside what backs the blob: the last pixel of the last
+ * line inside the size the blob declared, and inside what really backs
+ * it (which may be smaller).
+ */
+static bool
+virtio_gpu_virgl_scanout_blob_ok(VirglResource *r,
+                                 struct virtio_gpu_set_scanout_blob *ss,
+                                 struct virtio_gpu_ctrl_command *cmd)
+{
+    uint64_t end = ss->offsets[0] +
+                   (uint64_t)ss->strides[0] * (ss->height - 1) +
+                   (uint64_t)ss->width * 4;
+    int ret;
+
+    if (!r->blob_mem || !virtio_gpu_get_pixman_format(ss->format) ||
+        !ss->width || !ss->height || !ss->r.width || !ss->r.height ||
+        (uint64_t)ss->r.x + ss->r.width > ss->width ||
+        (uint64_t)ss->r.y + ss->r.height > ss->height ||
+        ss->strides[0] < (uint64_t)ss->width * 4 ||
+        end > r->base.blob_size) {
+        qemu_log_mask(LOG_GUEST_ERROR, "%s: bad scanout blob: res %u "
+                      "format %u %ux%u stride %u offset %u\n", __func__,
+                      ss->resource_id, ss->format, ss->width, ss->height,
+                      ss->strides[0], ss->offsets[0]);
+        cmd->error = VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER;
+        return false;
+    }
+    if (r->blob_mem == VIRTIO_GPU_BLOB_MEM_HOST3D) {
+        ret = virtio_gpu_virgl_blob_access(r);
+        if (ret) {
+            virtio_gpu_virgl_failed(cmd, __func__, ret);
+            return false;
+        }
+    }
+    if (end > virtio_gpu_virgl_blob_backed_size(r)) {
+        qemu_log_mask(LOG_GUEST_ERROR, "%s: scanout ends at 0x%" PRIx64
+                      ", resource %u has 0x%" PRIx64 " bytes\n", __func__,
+                      end, ss->resource_id,
+                      virtio_gpu_virgl_blob_backed_size(r));
+        cmd->error = VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER;
+        return false;
+    }
+    return true;
+}
+
+/*
+ * Give the scanout a copy surface for the blob.  It is host memory the
+ * guest made us allocate: it counts against max_hostmem while shown.
+ */
+static bool
+virtio_gpu_virgl_scanout_blob_show(VirtIOGPU *g,
+                                   struct virtio_gpu_set_scanout_blob *ss,
+                                   struct virtio_gpu_ctrl_command *cmd)
+{
+    VirtIOGPUBlobScanout *bs = &VIRTIO_GPU_GL(g)->blob_scanout[ss->scanout_id];
+    struct virtio_gpu_scanout *scanout;
+    uint64_t surface_bytes = (uint64_t)ss->width * ss->height * 4;
+    pixman_image_t *image;
+
+    if (surface_bytes > g->conf_max_hostmem - (g->hostmem - bs->hostmem)) {
+        qemu_log_mask(LOG_GUEST_ERROR, "%s: a %ux%u surface is beyond "
+                      "max_hostmem\n", __func__, ss->width, ss->height);
+        cmd->error = VIRTIO_GPU_RESP_ERR_OUT_OF_MEMORY;
+        return false;
+    }
+    image = pixman_image_create_bits(virtio_gpu_get_pixman_format(ss->format),
+                                     ss->width, ss->height, NULL, 0);
+    if (!image) {
+        cmd->error = VIRTIO_GPU_RESP_ERR_OUT_OF_MEMORY;
+        return false;
+    }
+    scanout = &g->parent_obj.scanout[ss->scanout_id];
+    dpy_gl_scanout_disable(scanout->con);
+    g->hostmem += surface_bytes - bs->hostmem;
+    bs->hostmem = surface_bytes;
+    bs->ds = qemu_create_displaysurface_pixman(image);
+    pixman_image_unref(image);
+    dpy_gfx_replace_surface(scanout->con, bs->ds);
+    bs->resource_id = ss->resource_id;
+    bs->offset = ss->offsets[0];
+    bs->stride = ss->strides[0];
+    scanout->resource_id = ss->resource_id;
+    scanout->width = ss->width;
+    scanout->height = ss->height;
+    return true;
+}
+
 void virtio_gpu_virgl_set_scanout_blob(VirtIOGPU *g,
                                        struct virtio_gpu_ctrl_command *cmd)
 {
-    VirtIOGPUBlobScanout *bs;
     struct virtio_gpu_set_scanout_blob ss;
     struct virtio_gpu_simple_resource *res;
     struct virtio_gpu_scanout *scanout;
-    pixman_format_code_t format;
-    pixman_image_t *image;
-    uint64_t end, surface_bytes;
-    VirglResource *r;
 
     VIRTIO_GPU_FILL_CMD(ss);
     trace_virtio_gpu_cmd_set_scanout_blob(ss.scanout_id, ss.resource_id,
@@ -547,71 +659,12 @@ void virtio_gpu_virgl_set_scanout_blob(VirtIOGPU *g,
         return;
     }
     res = virtio_gpu_virgl_get_resource(g, ss.resource_id, cmd, __func__);
-    if (!res) {
+    if (!res ||
+        !virtio_gpu_virgl_scanout_blob_ok(virtio_gpu_virgl_res(res), &ss,
+                                          cmd) ||
+        !virtio_gpu_virgl_scanout_blob_show(g, &ss, cmd)) {
         return;
     }
-    r = virtio_gpu_virgl_res(res);
-    format = virtio_gpu_get_pixman_format(ss.format);
-    /* The last pixel of the last line must lie inside the blob. */
-    end = ss.offsets[0] + (uint64_t)ss.strides[0] * (ss.height - 1) +
-          (uint64_t)ss.width * 4;
-    if (!r->blob_mem || !format || !ss.width || !ss.height ||
-        !ss.r.width || !ss.r.height ||
-        (uint64_t)ss.r.x + ss.r.width > ss.width ||
-        (uint64_t)ss.r.y + ss.r.height > ss.height ||
-        ss.strides[0] < (uint64_t)ss.width * 4 || end > res->blob_size) {
-        qemu_log_mask(LOG_GUEST_ERROR, "%s: bad scanout blob: res %u "
-                      "format %u %ux%u stride %u offset %u\n", __func__,
-                      ss.resource_id, ss.format, ss.width, ss.height,
-                      ss.strides[0], ss.offsets[0]);
-        cmd->error = VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER;
-        return;
-    }
-    if (r->blob_mem == VIRTIO_GPU_BLOB_MEM_HOST3D) {
-        int ret = virtio_gpu_virgl_blob_access(r);
-
-        if (ret) {
-            virtio_gpu_virgl_failed(cmd, __func__, ret);
-            return;
-        }
-    }
-    /* What backs the blob may be smaller than the size it declared. */
-    if (end > virtio_gpu_virgl_blob_backed_size(r)) {
-        qemu_log_mask(LOG_GUEST_ERROR, "%s: scanout ends at 0x%" PRIx64
-                      ", resource %u has 0x%" PRIx64 " bytes\n", __func__,
-                      end, ss.resource_id,
-                      virtio_gpu_virgl_blob_backed_size(r));
-
-        cmd->error = VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER;
-        return;
-    }
-
-    /* The copy surface is host memory the guest made us allocate. */
-    bs = &VIRTIO_GPU_GL(g)->blob_scanout[ss.scanout_id];
-    surface_bytes = (uint64_t)ss.width * ss.height * 4;
-    if (surface_bytes > g->conf_max_hostmem - (g->hostmem - bs->hostmem)) {
-        qemu_log_mask(LOG_GUEST_ERROR, "%s: a %ux%u surface is beyond "
-                      "max_hostmem\n", __func__, ss.width, ss.height);
-        cmd->error = VIRTIO_GPU_RESP_ERR_OUT_OF_MEMORY;
-        return;
-    }
-    image = pixman_image_create_bits(format, ss.width, ss.height, NULL, 0);
-    if (!image) {
-        cmd->error = VIRTIO_GPU_RESP_ERR_OUT_OF_MEMORY;
-        return;
-    }
-    dpy_gl_scanout_disable(scanout->con);
-    g->hostmem += surface_bytes - bs->hostmem;
-    bs->hostmem = surface_bytes;
-    bs->ds = qemu_create_displaysurface_pixman(image);
-    pixman_image_unref(image);
-    dpy_gfx_replace_surface(scanout->con, bs->ds);
-    bs->resource_id = ss.resource_id;
-    bs->offset = ss.offsets[0];
-    bs->stride = ss.strides[0];
-    scanout->resource_id = ss.resource_id;
-    scanout->width = ss.width;
-    scanout->height = ss.height;
     g->parent_obj.enable = 1;
     virtio_gpu_virgl_scanout_update(g, ss.scanout_id, &ss.r);
 }

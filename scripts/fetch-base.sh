@@ -37,6 +37,12 @@ for f in /etc/apt/sources.list.d/*.sources; do
 done
 mkdir -p "$APT/etc/sources.list.d"
 mv "$APT/etc/debian-src.sources" "$APT/etc/sources.list.d/"
+# Another release than the machine's: the same mirrors, the line's suite.
+here=$(. /etc/os-release && echo "${VERSION_CODENAME:-}")
+if [ -n "$here" ] && [ "$here" != "$LINE_SUITE" ]; then
+    sed -i "s/\b$here\(-updates\|-security\)\?\b/$LINE_SUITE\1/g" \
+        "$APT/sources.list" "$APT/etc/sources.list.d/debian-src.sources"
+fi
 [ -s "$APT/sources.list" ] || [ -s "$APT/etc/sources.list.d/debian-src.sources" ] ||
     die "no Debian entries found in /etc/apt/sources.list{,.d}; cannot derive a deb-src list"
 
