@@ -1,6 +1,6 @@
 #!/bin/sh
 # Developer helper: carry edits of this repository's new files (the
-# version the adding patch has) into the dev worktree (build/dev), where
+# version the adding patch has) into the dev worktree (build/BASE/dev), where
 # later patches may have changed the same file: the edit is merged into
 # the worktree's version with git merge-file, never copied over it.
 set -eu

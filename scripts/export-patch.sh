@@ -1,6 +1,6 @@
 #!/bin/bash
 # Developer helper: turn one commit of a working tree of the patched QEMU
-# (for example build/dev, a worktree of build/qemu) into
+# (for example build/debian12/dev, a worktree of build/debian12/qemu) into
 # patches/$BASE/NAME.  Files the commit adds under hw/display/,
 # include/hw/ or tests/qtest/ are copied whole into hw-display/,
 # include-hw/ or tests-qtest/ and named by "Adds:" lines; everything else

@@ -39,16 +39,7 @@ fi
 rm -f "$OUT/.stamp"
 
 # Debian mirrors named by the machine's sources (one-line and deb822).
-uris=$(
-    for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
-        [ -f "$f" ] || continue
-        sed -n 's/^[[:space:]]*deb[[:space:]]\+\(\[[^]]*\][[:space:]]*\)\{0,1\}\([^[:space:]]*\).*/\2/p' "$f"
-    done
-    for f in /etc/apt/sources.list.d/*.sources; do
-        [ -f "$f" ] || continue
-        sed -n 's/^URIs:[[:space:]]*//p' "$f" | tr ' \t' '\n\n'
-    done | grep -E '^[a-z+]+://[^ ]*/debian(-security)?/?$' | sed 's:/$::' | sort -u
-)
+uris=$("$TOP/scripts/debian-mirrors.sh")
 [ -n "$uris" ] || die "no Debian mirror found in /etc/apt/sources.list{,.d}"
 keyring=/usr/share/keyrings/debian-archive-keyring.gpg
 [ -f /usr/share/keyrings/debian-archive-trixie-stable.gpg ] ||

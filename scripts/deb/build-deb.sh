@@ -1,7 +1,7 @@
 #!/bin/sh
 # make deb: build Debian's own qemu package with the series in
 # debian/patches, through dpkg-buildpackage, on a fresh unpack of the
-# Debian source package.  The .deb files land in OUT (build/deb).
+# Debian source package.  The .deb files land in OUT (build/BASE/deb).
 #   scripts/deb/build-deb.sh BASE_CACHE SERIES_DIR OUT
 #
 # By default the build is restricted to the x86 system emulator and the
