@@ -42,12 +42,18 @@ SRC      := $(B)/base
 PEER     := build/peer
 # the guest scripts run this QEMU unless told otherwise
 export QEMU ?= $(CURDIR)/$(OBJ)/qemu-system-x86_64
-QTESTS   := tests/qtest/qos-test tests/qtest/virtio-gpu-hostmem-test
+QTESTS   := tests/qtest/qos-test $(if $(wildcard $(TREE)/tests/qtest/virtio-gpu-hostmem-test.c),tests/qtest/virtio-gpu-hostmem-test)
 NINJA    ?= ninja
 JOBS     ?= $(shell nproc)
 
+# A line that is not the machine's release (LINE_ROOT=1 in its conf)
+# configures, builds and runs its tests in its own Debian root.
+LINE_ROOT := $(shell sed -n 's/^LINE_ROOT=\([0-9]*\).*/\1/p' scripts/lines/$(BASE).conf)
+RUN       := $(if $(LINE_ROOT),scripts/root/run-in-root.sh $(B)/os/root)
+ROOT_STAMP := $(if $(LINE_ROOT),$(B)/os/.stamp)
+
 NEW_FILES     := $(shell find hw-display include-hw tests-qtest -type f 2>/dev/null)
-SERIES_INPUTS := $(shell find patches/$(BASE) -type f) $(NEW_FILES) scripts/lines/$(BASE).conf
+SERIES_INPUTS := $(shell find patches/$(BASE) -type f 2>/dev/null) $(NEW_FILES) scripts/lines/$(BASE).conf
 DEB_STAMP     := $(B)/deb/.built
 
 .PHONY: all build check check-line check-files root check-asan check-bisect deb peer bench-compare check-venus bench demo guest soak fuzz venus series check-series clean distclean deps FORCE
@@ -64,15 +70,15 @@ $(B)/tree.stamp: $(SRC)/src/.stamp scripts/apply-series.sh $(SERIES_INPUTS) | de
 	@touch $@
 
 # Configured once; meson regenerates itself when a meson.build changes.
-$(OBJ)/build.ninja: scripts/build/configure.sh scripts/build/devices-x86_64.mak | $(B)/tree.stamp
-	@echo "configure: $(OBJ) (log: $(B)/configure.log)"
+$(OBJ)/build.ninja: scripts/build/configure.sh scripts/build/devices-x86_64.mak | $(B)/tree.stamp $(ROOT_STAMP)
+	@echo "configure: $(OBJ)$(if $(RUN), in $(B)/os/root) (log: $(B)/configure.log)"
 	@rm -rf $(OBJ)
-	@scripts/build/configure.sh $(TREE) $(OBJ) > $(B)/configure.log 2>&1 || \
+	@$(RUN) scripts/build/configure.sh $(TREE) $(OBJ) > $(B)/configure.log 2>&1 || \
 	    { tail -n 30 $(B)/configure.log; echo "error: configure failed, see $(B)/configure.log" >&2; exit 1; }
 
 build: $(B)/tree.stamp $(OBJ)/build.ninja
-	@$(NINJA) -C $(OBJ) -j$(JOBS) qemu-system-x86_64 $(QTESTS) \
-	    $$(scripts/build/modules.sh $(OBJ))
+	@$(RUN) $(NINJA) -C $(OBJ) -j$(JOBS) qemu-system-x86_64 $(QTESTS) \
+	    $$($(RUN) scripts/build/modules.sh $(OBJ))
 
 # The guest: Debian 12's kernel, busybox and the in-guest test program.
 GUEST_IMG := $(B)/guest/img/initrd.gz
@@ -168,7 +174,8 @@ bench-compare: build $(GUEST_IMG) peer
 # The Debian root a line builds in when it is not the machine's own
 # release (Debian 13's needs meson 1.5, Debian 12 has 1.0): mmdebstrap
 # of the line's suite with qemu's build dependencies, under build/BASE/os.
-root:
+root: $(B)/os/.stamp
+$(B)/os/.stamp: scripts/root/make-root.sh
 	@scripts/deps.sh mmdebstrap
 	@scripts/root/make-root.sh $(B)/os
 

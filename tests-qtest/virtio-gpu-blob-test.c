@@ -9,7 +9,6 @@
 
 #include "qemu/osdep.h"
 #include "libqtest.h"
-#include "qapi/qmp/qdict.h"
 #include "qemu/module.h"
 #include "qemu/cutils.h"
 #include "qemu/units.h"

@@ -11,7 +11,6 @@
 
 #include "qemu/osdep.h"
 #include "libqtest.h"
-#include "qapi/qmp/qdict.h"
 #include "qemu/module.h"
 #include "qemu/bswap.h"
 #include "qemu/units.h"

@@ -10,7 +10,6 @@
 #include "qemu/osdep.h"
 #include <sys/mman.h>
 #include "libqtest.h"
-#include "qapi/qmp/qdict.h"
 #include "qemu/host-utils.h"
 #include "qemu/units.h"
 #include "libqos/pci-pc.h"

@@ -12,6 +12,14 @@ mkdir -p "$(dirname "$exclude")"
 grep -qxF '/configs/devices/x86_64-softmmu/vgpu-series.mak' "$exclude" 2>/dev/null ||
     echo '/configs/devices/x86_64-softmmu/vgpu-series.mak' >> "$exclude"
 
+# Options that changed name between the lines' QEMU versions.
+major=$(cut -d. -f1 "$src/VERSION")
+if [ "$major" -ge 9 ]; then
+    nodownload=--disable-download
+else
+    nodownload=--with-git-submodules=ignore
+fi
+
 mkdir -p "$obj"
 cd "$obj"
 # Debian's +dfsg source ships no firmware blobs: take them from the
@@ -21,7 +29,7 @@ cd "$obj"
 "$src/configure" \
     --target-list=x86_64-softmmu \
     --without-default-devices --with-devices-x86_64=vgpu-series \
-    --with-git-submodules=ignore \
+    $nodownload \
     --disable-docs --disable-user --disable-tools --enable-modules \
     --disable-gtk --disable-sdl --disable-vnc --disable-spice --disable-slirp \
     --disable-xen --disable-curses --disable-dbus-display \
