@@ -3,7 +3,8 @@
 # run the qtests that exist at that point (qos-test, and the region's own
 # test once it is there), so that every patch is known to build and to
 # pass its tests (bisectable).  Uses a worktree of the patched tree and
-# an object directory of its own.
+# an object directory of its own.  BISECT_FROM=N starts at the N-th
+# patch, after a fix to it, when the ones before are known good.
 #   scripts/check-bisect.sh GIT_TREE OBJ_DIR
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -11,9 +12,13 @@ tree=$(realpath "$1")
 obj=$(realpath -m "$2")
 wt="$tree.bisect"
 
-git -C "$tree" worktree remove -f "$wt" 2>/dev/null || rm -rf "$wt"
-git -C "$tree" worktree prune
-git -C "$tree" worktree add -q -f --detach "$wt" base
+# The worktree is kept between runs: a fresh one would touch every file
+# and rebuild everything.
+if ! git -C "$wt" rev-parse -q --verify HEAD >/dev/null 2>&1; then
+    rm -rf "$wt"
+    git -C "$tree" worktree prune
+    git -C "$tree" worktree add -q -f --detach "$wt" base
+fi
 # configure.sh puts the device list into the tree; a new worktree lacks it
 cp "$top/scripts/build/devices-x86_64.mak" \
    "$wt/configs/devices/x86_64-softmmu/vgpu-series.mak"
@@ -23,6 +28,7 @@ fi
 n=0
 for c in $(git -C "$tree" rev-list --reverse base..main); do
     n=$((n + 1))
+    [ "$n" -ge "${BISECT_FROM:-1}" ] || continue
     git -C "$wt" checkout -q --detach "$c"
     subject=$(git -C "$wt" log -1 --format=%s)
     tests="qtest-x86_64/qos-test"
@@ -48,4 +54,4 @@ for c in $(git -C "$tree" rev-list --reverse base..main); do
     fi
     echo "ok $n - builds and passes its qtests after: $subject"
 done
-echo "all $n patches build and pass their qtests in order"
+echo "all $n patches build and pass their qtests in order${BISECT_FROM:+ (from $BISECT_FROM)}"
