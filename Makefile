@@ -42,7 +42,7 @@ SRC      := $(B)/base
 PEER     := build/peer
 # the guest scripts run this QEMU unless told otherwise
 export QEMU ?= $(CURDIR)/$(OBJ)/qemu-system-x86_64
-QTESTS   := tests/qtest/qos-test $(if $(wildcard $(TREE)/tests/qtest/virtio-gpu-hostmem-test.c),tests/qtest/virtio-gpu-hostmem-test)
+QTESTS   := tests/qtest/qos-test tests/qtest/virtio-gpu-hostmem-test
 NINJA    ?= ninja
 JOBS     ?= $(shell nproc)
 

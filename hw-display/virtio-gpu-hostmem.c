@@ -17,7 +17,6 @@
 #include "qapi/error.h"
 #include "qapi/visitor.h"
 #include "qom/object.h"
-#include "hw/boards.h"
 #include "hw/core/cpu.h"
 #include "hw/virtio/virtio-gpu-compat.h"
 #include "hw/virtio/virtio-gpu-hostmem.h"
@@ -407,7 +406,7 @@ bool virtio_gpu_hostmem_full(VirtIOGPUHostmem *hm)
            hostmem_live_mappings - detached >=
            VIRTIO_GPU_HOSTMEM_MAPPINGS_MAX ||
            (kvm_enabled() && !detached &&
-            !kvm_has_free_slot(current_machine));
+            !virtio_gpu_kvm_has_free_slot());
 }
 
 static bool hostmem_check(VirtIOGPUHostmem *hm, uint32_t resource_id,

@@ -18,4 +18,19 @@
 #include "sysemu/qtest.h"
 #endif
 
+/* Whether KVM can take one more memory slot. */
+#if QEMU_VERSION_MAJOR >= 10
+static inline bool virtio_gpu_kvm_has_free_slot(void)
+{
+    return kvm_get_free_memslots() > 0;
+}
+#else
+#include "hw/boards.h"
+
+static inline bool virtio_gpu_kvm_has_free_slot(void)
+{
+    return kvm_has_free_slot(current_machine);
+}
+#endif
+
 #endif
