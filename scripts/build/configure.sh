@@ -15,7 +15,8 @@ grep -qxF '/configs/devices/x86_64-softmmu/vgpu-series.mak' "$exclude" 2>/dev/nu
 # Options that changed name between the lines' QEMU versions.
 major=$(cut -d. -f1 "$src/VERSION")
 if [ "$major" -ge 9 ]; then
-    nodownload=--disable-download
+    # and, as Debian does, without the firmware its +ds source lacks
+    nodownload="--disable-download --disable-install-blobs"
 else
     nodownload=--with-git-submodules=ignore
 fi
