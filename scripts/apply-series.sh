@@ -19,6 +19,7 @@ set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 . "$top/scripts/line.sh"
+. "$top/scripts/paths.sh"
 base=$(realpath "$1")
 tree=$(realpath -m "$2")
 
@@ -51,25 +52,6 @@ git_st checkout -q --detach base
 git_st reset -q --hard base
 git_st clean -q -fdx
 
-map_new_file() {
-    case "$1" in
-    hw-display/*)  echo "hw/display/${1#hw-display/}" ;;
-    include-hw/*)  echo "include/hw/${1#include-hw/}" ;;
-    tests-qtest/*) echo "tests/qtest/${1#tests-qtest/}" ;;
-    *) return 1 ;;
-    esac
-}
-
-# The inverse: where a tree path would live here, if it were a new file.
-repo_file() {
-    case "$1" in
-    hw/display/*)  echo "hw-display/${1#hw/display/}" ;;
-    include/hw/*)  echo "include-hw/${1#include/hw/}" ;;
-    tests/qtest/*) echo "tests-qtest/${1#tests/qtest/}" ;;
-    *) return 1 ;;
-    esac
-}
-
 n=0
 while read -r name _; do
     case "$name" in ''|'#'*) continue ;; esac
@@ -86,7 +68,7 @@ while read -r name _; do
     body=$(sed -e '1,/^$/d' <<<"$header" | grep -v '^Adds: ' || true)
 
     for f in $(sed -n 's/^Adds: //p' <<<"$header"); do
-        dst=$(map_new_file "$f") || die "$name: Adds: $f is not under hw-display/, include-hw/ or tests-qtest/"
+        dst=$(tree_path "$f") || die "$name: Adds: $f is not under hw-display/, include-hw/ or tests-qtest/"
         [ -f "$top/$f" ] || die "$name: Adds: $f, which does not exist"
         [ ! -e "$stage/$dst" ] || die "$name: Adds: $f, but $dst already exists in the tree"
         mkdir -p "$(dirname "$stage/$dst")"
@@ -95,7 +77,7 @@ while read -r name _; do
 
     # A new file is whole and final: no patch's diff may touch it.
     for f in $(sed -n 's|^+++ b/||p; s|^--- a/||p' "$p" | sort -u); do
-        r=$(repo_file "$f") || continue
+        r=$(repo_path "$f") || continue
         [ ! -f "$top/$r" ] ||
             die "$name edits $f, a new file of this repository: change $r itself"
     done
@@ -118,7 +100,7 @@ done < "$PATCH_DIR/series"
 # ... and every new file of this repository is added by a patch of the
 # line, once the line is more than a port in progress.
 for f in $(cd "$top" && find hw-display include-hw tests-qtest -type f | sort); do
-    [ -e "$stage/$(map_new_file "$f")" ] || [ "${LINE_STATE:-}" = porting ] ||
+    [ -e "$stage/$(tree_path "$f")" ] || [ "${LINE_STATE:-}" = porting ] ||
         die "$f is added by no patch of patches/$LINE (name it in an Adds: line)"
 done
 

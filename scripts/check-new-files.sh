@@ -5,14 +5,11 @@
 #   scripts/check-new-files.sh GIT_TREE
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
+. "$top/scripts/paths.sh"
 tree=$1
 n=0 bad=0
 for f in $(cd "$top" && find hw-display include-hw tests-qtest -type f | sort); do
-    case "$f" in
-    hw-display/*)  d="hw/display/${f#hw-display/}" ;;
-    include-hw/*)  d="include/hw/${f#include-hw/}" ;;
-    tests-qtest/*) d="tests/qtest/${f#tests-qtest/}" ;;
-    esac
+    d=$(tree_path "$f")
     n=$((n + 1))
     if ! cmp -s "$top/$f" "$tree/$d"; then
         echo "check-files: $f differs from $d in $tree" >&2

@@ -1,20 +1,17 @@
 #!/bin/sh
-# Developer helper: carry edits of this repository's new files (the
-# version the adding patch has) into the dev worktree (build/BASE/dev), where
-# later patches may have changed the same file: the edit is merged into
-# the worktree's version with git merge-file, never copied over it.
+# Developer helper: carry edits of this repository's new files into the
+# dev worktree (build/BASE/dev).  The edit is merged into the worktree's
+# version with git merge-file, never copied over it, so that work not
+# yet folded back into the repository survives.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
+. "$top/scripts/paths.sh"
 dev=${1:-$top/build/${BASE:-debian12}/dev}
 cd "$top"
 old=$(mktemp)
 trap 'rm -f "$old"' EXIT
 for f in $(find hw-display include-hw tests-qtest -type f 2>/dev/null); do
-    case "$f" in
-    hw-display/*)  d="hw/display/${f#hw-display/}" ;;
-    include-hw/*)  d="include/hw/${f#include-hw/}" ;;
-    tests-qtest/*) d="tests/qtest/${f#tests-qtest/}" ;;
-    esac
+    d=$(tree_path "$f")
     owner=$(git -C "$dev" log --format=%H --diff-filter=A base..HEAD -- "$d" |
             tail -n 1)
     if [ -z "$owner" ]; then

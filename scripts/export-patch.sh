@@ -10,22 +10,14 @@
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 . "$top/scripts/line.sh"
+. "$top/scripts/paths.sh"
 tree=$1 commit=$2 name=$3
 # a fixed abbreviation keeps the exported index lines stable
 export GIT_CONFIG_COUNT=1 GIT_CONFIG_KEY_0=core.abbrev GIT_CONFIG_VALUE_0=8
 
-unmap() {
-    case "$1" in
-    hw/display/*)  echo "hw-display/${1#hw/display/}" ;;
-    include/hw/*)  echo "include-hw/${1#include/hw/}" ;;
-    tests/qtest/*) echo "tests-qtest/${1#tests/qtest/}" ;;
-    *) return 1 ;;
-    esac
-}
-
 adds=() excludes=()
 while read -r f; do
-    if dst=$(unmap "$f"); then
+    if dst=$(repo_path "$f"); then
         mkdir -p "$top/$(dirname "$dst")"
         git -C "$tree" show "$commit:$f" > "$top/$dst"
         adds+=("$dst")
@@ -34,7 +26,7 @@ while read -r f; do
 done < <(git -C "$tree" diff-tree --no-commit-id --name-only -r --diff-filter=A "$commit")
 
 while read -r f; do
-    if dst=$(unmap "$f") && [ -f "$top/$dst" ]; then
+    if dst=$(repo_path "$f") && [ -f "$top/$dst" ]; then
         echo "export-patch: $commit changes $f, a new file: edit $dst instead" >&2
         exit 1
     fi
