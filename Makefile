@@ -213,4 +213,4 @@ clean:
 	    $(B)/deb/src $(B)/deb/root $(B)/deb/*.deb $(DEB_STAMP)
 
 distclean:
-	rm -rf $(B)
+	rm -rf build
