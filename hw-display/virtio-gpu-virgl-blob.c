@@ -21,6 +21,7 @@
 #include "ui/console.h"
 #include "hw/virtio/virtio-gpu.h"
 #include "hw/virtio/virtio-gpu-virgl.h"
+#include "hw/virtio/virtio-gpu-compat.h"
 
 #define VIRGL_RENDERER_UNSTABLE_APIS
 #include <virglrenderer.h>
@@ -83,7 +84,7 @@ static void virtio_gpu_virgl_blob_released(void *opaque)
                             GUINT_TO_POINTER(r->base.resource_id))) {
         virtio_gpu_virgl_destroy(g, r);
     }
-    if (gl->cmdq_suspended || gl->renderer_reset) {
+    if (gl->cmdq_suspended || VIRTIO_GPU_GL_RESET_PENDING(gl)) {
         gl->cmdq_suspended = false;
         qemu_bh_schedule(g->ctrl_bh);
     }
@@ -459,6 +460,24 @@ void virtio_gpu_virgl_create_blob(VirtIOGPU *g,
     }
 }
 
+/*
+ * virglrenderer 0.10.4's render server cannot share Vulkan memory with
+ * QEMU; 1.0 fixed that (and brought VIRGL_CHECK_VERSION).
+ */
+static void virtio_gpu_virgl_venus_hint(VirtIOGPU *g, VirglResource *r)
+{
+#ifndef VIRGL_CHECK_VERSION
+    if (virtio_gpu_virgl_ctx_has_rings(g, r->ctx_id) &&
+        !virtio_gpu_venus_in_process(g->parent_obj.conf)) {
+        error_report_once("venus: virglrenderer 0.10.4's render server "
+                          "cannot share Vulkan memory with QEMU, so "
+                          "vkMapMemory fails in the guest; "
+                          "venus_in_process=on runs venus in QEMU's "
+                          "process, where it works");
+    }
+#endif
+}
+
 void virtio_gpu_virgl_map_blob(VirtIOGPU *g,
                                struct virtio_gpu_ctrl_command *cmd)
 {
@@ -503,14 +522,7 @@ void virtio_gpu_virgl_map_blob(VirtIOGPU *g,
     }
     ret = virtio_gpu_virgl_blob_access(r);
     if (ret) {
-        if (virtio_gpu_virgl_ctx_has_rings(g, r->ctx_id) &&
-            !virtio_gpu_venus_in_process(g->parent_obj.conf)) {
-            error_report_once("venus: virglrenderer 0.10.4's render server "
-                              "cannot share Vulkan memory with QEMU, so "
-                              "vkMapMemory fails in the guest; "
-                              "venus_in_process=on runs venus in QEMU's "
-                              "process, where it works");
-        }
+        virtio_gpu_virgl_venus_hint(g, r);
         virtio_gpu_virgl_failed(cmd, __func__, ret);
         return;
     }

@@ -100,7 +100,7 @@ done < "$PATCH_DIR/series"
 # ... and every new file of this repository is added by a patch of the
 # line, once the line is more than a port in progress.
 for f in $(cd "$top" && find hw-display include-hw tests-qtest -type f | sort); do
-    [ -e "$stage/$(tree_path "$f")" ] || [ "${LINE_STATE:-}" = porting ] ||
+    [ -e "$stage/$(tree_path "$f")" ] ||
         die "$f is added by no patch of patches/$LINE (name it in an Adds: line)"
 done
 

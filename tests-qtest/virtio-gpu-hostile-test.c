@@ -1410,8 +1410,10 @@ static void register_virtio_gpu_hostile_test(void)
                  test_desc_in_bar, NULL);
     qos_add_test("hostile/seq/venus-blob-reset", "virtio-gpu-venus",
                  test_venus_blob_reset, NULL);
-    qos_add_test("hostile/seq/venus-in-process", "virtio-gpu-venus-inproc",
-                 test_venus_in_process, NULL);
+    if (QVIRTIO_GPU_HAS_VENUS_IN_PROCESS) {
+        qos_add_test("hostile/seq/venus-in-process",
+                     "virtio-gpu-venus-inproc", test_venus_in_process, NULL);
+    }
 }
 
 libqos_init(register_virtio_gpu_hostile_test);

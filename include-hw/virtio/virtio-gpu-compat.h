@@ -33,4 +33,11 @@ static inline bool virtio_gpu_kvm_has_free_slot(void)
 }
 #endif
 
+/* Whether the virgl device's renderer waits to be reset. */
+#if QEMU_VERSION_MAJOR >= 10
+#define VIRTIO_GPU_GL_RESET_PENDING(gl) ((gl)->renderer_state == RS_RESET)
+#else
+#define VIRTIO_GPU_GL_RESET_PENDING(gl) ((gl)->renderer_reset)
+#endif
+
 #endif

@@ -483,9 +483,11 @@ static void virtio_gpu_register_nodes(void)
                         "addr=04.0,venus=on,blob=on,hostmem=64M",
                         "virtio-gpu-venus");
     /* venus in QEMU's process: Vulkan memory the guest can map */
-    register_gl_variant("virtio-gpu-gl-pci-venus-inproc",
-                        "addr=04.0,venus=on,venus_in_process=on,blob=on,"
-                        "hostmem=64M", "virtio-gpu-venus-inproc");
+    if (QVIRTIO_GPU_HAS_VENUS_IN_PROCESS) {
+        register_gl_variant("virtio-gpu-gl-pci-venus-inproc",
+                            "addr=04.0,venus=on,venus_in_process=on,"
+                            "blob=on,hostmem=64M", "virtio-gpu-venus-inproc");
+    }
 }
 
 #define HOSTMEM_TESTER_ID "hostmem-tester"

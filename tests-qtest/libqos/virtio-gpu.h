@@ -13,6 +13,14 @@
 #include "virtio-pci.h"
 #include "standard-headers/linux/virtio_gpu.h"
 
+/*
+ * venus_in_process=on is the Debian 12 line's (QEMU 7.2): virglrenderer
+ * 0.10.4's render server cannot share Vulkan memory with QEMU.  Debian
+ * 13's virglrenderer 1.1.0 shares it, and its build runs venus only
+ * through the server.
+ */
+#define QVIRTIO_GPU_HAS_VENUS_IN_PROCESS (QEMU_VERSION_MAJOR < 10)
+
 typedef struct QVirtioGpu QVirtioGpu;
 typedef struct QVirtioGpuPCI QVirtioGpuPCI;
 
