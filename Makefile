@@ -83,17 +83,22 @@ build: $(B)/tree.stamp $(OBJ)/build.ninja
 # The guest: Debian 12's kernel, busybox and the in-guest test program.
 GUEST_IMG := $(B)/guest/img/initrd.gz
 GUEST_INPUTS := $(wildcard scripts/guest/*)
-$(GUEST_IMG): $(GUEST_INPUTS) | deps
-	@scripts/guest/fetch-kernel.sh $(B)/guest/kernel > $(B)/guest-kernel.path
-	@scripts/guest/build-initramfs.sh "$$(cat $(B)/guest-kernel.path)" $(B)/guest/img
+$(GUEST_IMG): $(GUEST_INPUTS) scripts/lines/$(BASE).conf | deps $(ROOT_STAMP)
+	@$(RUN) scripts/guest/fetch-kernel.sh $(B)/guest/kernel > $(B)/guest-kernel.path
+	@$(RUN) scripts/guest/build-initramfs.sh "$$(cat $(B)/guest-kernel.path)" $(B)/guest/img
 guest: $(GUEST_IMG)
 
-# The guest's venus driver, built from Debian 12's own Mesa source (the
-# one Mesa that speaks virglrenderer 0.10.4's venus; about 4 minutes once).
-VENUS_ICD := $(B)/guest/venus-mesa/virtio_icd.json
+# The guest's venus driver: the line's own Mesa (LINE_VENUS_ICD, in its
+# root), or built from Debian 12's Mesa source (the one Mesa that speaks
+# virglrenderer 0.10.4's venus; about 4 minutes once).
+LINE_VENUS_ICD := $(shell sed -n 's/^LINE_VENUS_ICD=\([^ ]*\).*/\1/p' scripts/lines/$(BASE).conf)
+VENUS_ICD := $(or $(LINE_VENUS_ICD),$(B)/guest/venus-mesa/virtio_icd.json)
+VENUS_DEP := $(if $(LINE_VENUS_ICD),,$(VENUS_ICD))
+ifeq ($(LINE_VENUS_ICD),)
 $(VENUS_ICD): scripts/guest/build-venus.sh | $(SRC)/src/.stamp deps
 	@scripts/guest/build-venus.sh $(SRC) $(B)/guest/venus-mesa > /dev/null
-venus: $(VENUS_ICD)
+endif
+venus: $(VENUS_DEP)
 
 # Every line, one after the other.
 check:
@@ -108,14 +113,14 @@ check:
 LINE_LANES := $(shell sed -n 's/^LINE_LANES="\(.*\)".*/\1/p' scripts/lines/$(BASE).conf)
 lane = $(filter $(1),$(LINE_LANES))
 check-line: build check-files check-series $(if $(call lane,deb),$(DEB_STAMP)) \
-	    $(if $(call lane,guest),$(GUEST_IMG) $(VENUS_ICD))
+	    $(if $(call lane,guest),$(GUEST_IMG) $(VENUS_DEP))
 	@$(foreach l,guest deb,$(if $(call lane,$(l)),,echo "check: $(BASE): no $(l) lane on this line yet (docs/$(BASE).md): NOT CHECKED";))
 	@$(if $(call lane,guest),GUEST_IMG_DIR=$(B)/guest/img VENUS_ICD=$(VENUS_ICD)) \
 	    $(if $(call lane,deb),DEB_DIR=$(B)/deb) $(RUN) scripts/run-tests.sh $(OBJ)
 
 # The guest lane alone, with venus (also part of make check).
-check-venus: build $(GUEST_IMG) $(VENUS_ICD)
-	@python3 scripts/guest/run-guest.py $(B)/guest/img --venus $(VENUS_ICD)
+check-venus: build $(GUEST_IMG) $(VENUS_DEP)
+	@$(RUN) python3 scripts/guest/run-guest.py $(B)/guest/img --venus $(VENUS_ICD)
 
 # The guest booted SOAK_RUNS times (default 100) on a workload that
 # fills the control ring; a hang prints the queue state and the guest's
@@ -123,8 +128,8 @@ check-venus: build $(GUEST_IMG) $(VENUS_ICD)
 soak: build $(GUEST_IMG)
 	@python3 scripts/guest/soak.py $(B)/guest/img
 
-demo: build $(GUEST_IMG) $(VENUS_ICD)
-	@python3 scripts/guest/run-guest.py $(B)/guest/img --venus $(VENUS_ICD) \
+demo: build $(GUEST_IMG) $(VENUS_DEP)
+	@$(RUN) python3 scripts/guest/run-guest.py $(B)/guest/img --venus $(VENUS_ICD) \
 	    --demo $(B)/demo-frame.png
 
 # The same tests, the guest lane included, on a build with
@@ -193,7 +198,7 @@ $(DEB_STAMP): $(SRC)/src/.stamp $(SERIES_INPUTS) scripts/deb/build-deb.sh \
               scripts/deb/add-series.sh | series
 	@scripts/deb/build-deb.sh $(SRC) $(B)/series $(B)/deb
 	@touch $@
-deb: $(GUEST_IMG) $(VENUS_ICD)
+deb: $(GUEST_IMG) $(VENUS_DEP)
 	@rm -f $(DEB_STAMP)
 	@$(MAKE) --no-print-directory $(DEB_STAMP)
 	@scripts/deb/test-deb.sh $(B)/deb $(B)/guest/img $(VENUS_ICD)

@@ -7,6 +7,8 @@
  *
  * This work is licensed under the terms of the GNU GPL, version 2 or later.
  * See the COPYING file in the top-level directory.
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
  */
 
 #include "qemu/osdep.h"
@@ -23,7 +25,28 @@
 #include "hw/virtio/virtio-gpu-hostmem.h"
 #include "trace.h"
 
+/*
+ * Where a mapping is.  A subregion is detached at unmap and goes at the
+ * next flush; a backing placed over the heap goes at unmap.
+ */
+typedef enum HostmemState {
+    HOSTMEM_NEW,
+    HOSTMEM_SUBREGION,          /* a subregion of the BAR of its own */
+    HOSTMEM_FIXED,              /* mmapped over the heap */
+    HOSTMEM_DETACHED,           /* unmapped, in the BAR until the flush */
+    HOSTMEM_GONE,
+} HostmemState;
+
+static const char *const hostmem_state_names[] = {
+    [HOSTMEM_NEW] = "new",
+    [HOSTMEM_SUBREGION] = "subregion",
+    [HOSTMEM_FIXED] = "fixed",
+    [HOSTMEM_DETACHED] = "detached",
+    [HOSTMEM_GONE] = "gone",
+};
+
 struct VirtIOGPUHostmemMapping {
+    HostmemState state;
     /*
      * The region is its own QOM owner, so the flat views that still
      * route to it keep it alive; the last one to go frees the mapping.
@@ -36,6 +59,22 @@ struct VirtIOGPUHostmemMapping {
     VirtIOGPUHostmemRelease *release;
     void *opaque;
 };
+
+static void hostmem_set_state(VirtIOGPUHostmemMapping *m, HostmemState to)
+{
+    static const uint8_t allowed[] = {
+        [HOSTMEM_NEW] = 1 << HOSTMEM_SUBREGION | 1 << HOSTMEM_FIXED,
+        [HOSTMEM_SUBREGION] = 1 << HOSTMEM_DETACHED,
+        [HOSTMEM_FIXED] = 1 << HOSTMEM_GONE,
+        [HOSTMEM_DETACHED] = 1 << HOSTMEM_GONE,
+    };
+
+    assert(allowed[m->state] & (1 << to));
+    trace_virtio_gpu_hostmem_state(m->resource_id, m->offset,
+                                   hostmem_state_names[m->state],
+                                   hostmem_state_names[to]);
+    m->state = to;
+}
 
 /* Live mappings of all regions: see VIRTIO_GPU_HOSTMEM_MAPPINGS_MAX. */
 static unsigned hostmem_live_mappings;
@@ -164,6 +203,7 @@ static void hostmem_mapping_free(void *obj)
     VirtIOGPUHostmemMapping *m = container_of(obj, VirtIOGPUHostmemMapping,
                                               mr);
 
+    hostmem_set_state(m, HOSTMEM_GONE);
     if (m->fd_map) {
         munmap(m->fd_map, m->size);
     }
@@ -171,8 +211,53 @@ static void hostmem_mapping_free(void *obj)
 }
 
 /*
+ * Put the heap's own pages back at [@offset, @offset + @size): the same
+ * file at the same place, so the guest finds what it left there.
+ */
+static bool hostmem_restore_heap(VirtIOGPUHostmem *hm, uint64_t offset,
+                                 uint64_t size)
+{
+    if (mmap(hm->heap_ptr + offset, size, PROT_READ | PROT_WRITE,
+             MAP_SHARED | MAP_FIXED, hm->heap_fd,
+             hm->heap_fd_offset + offset) == MAP_FAILED) {
+        error_report("virtio-gpu: cannot map the heap back at 0x%" PRIx64
+                     ", the blob there stays: %s", offset, strerror(errno));
+        return false;
+    }
+    return true;
+}
+
+/*
+ * A backing over the heap leaves at once: when mmap() returns, no CPU
+ * can reach its pages through the region any more (the kernel flushed
+ * the TLBs, KVM's MMU notifier dropped its mappings, and TCG and vhost
+ * go through the same host address), so it is released without a grace
+ * period.  If the heap cannot be put back, the backing stays mapped and
+ * is never released.
+ */
+static void hostmem_unplace(VirtIOGPUHostmem *hm, VirtIOGPUHostmemMapping *m)
+{
+    HostmemRelease *r;
+
+    hm->heap_mappings--;
+    if (hostmem_restore_heap(hm, m->offset, m->size)) {
+        r = g_new0(HostmemRelease, 1);
+        r->resource_id = m->resource_id;
+        r->release = m->release;
+        r->opaque = m->opaque;
+        hm->pending_releases++;
+        WITH_QEMU_LOCK_GUARD(&hm->lock) {
+            QSIMPLEQ_INSERT_TAIL(&hm->released, r, next);
+        }
+        qemu_bh_schedule(hm->release_bh);
+    }
+    hostmem_set_state(m, HOSTMEM_GONE);
+    g_free(m);
+}
+
+/*
  * Out of the bookkeeping: the guest may map the range again at once.
- * The mapping stays in the BAR, reachable, until the next flush.
+ * A subregion stays in the BAR, reachable, until the next flush.
  */
 static void hostmem_detach(VirtIOGPUHostmem *hm, VirtIOGPUHostmemMapping *m)
 {
@@ -180,6 +265,11 @@ static void hostmem_detach(VirtIOGPUHostmem *hm, VirtIOGPUHostmemMapping *m)
     g_hash_table_remove(hm->by_resource, GUINT_TO_POINTER(m->resource_id));
     g_tree_remove(hm->by_offset, &m->offset);
     hm->mapped_bytes -= m->size;
+    if (m->state == HOSTMEM_FIXED) {
+        hostmem_unplace(hm, m);
+        return;
+    }
+    hostmem_set_state(m, HOSTMEM_DETACHED);
     g_ptr_array_add(hm->detached, m);
 }
 
@@ -305,6 +395,10 @@ bool virtio_gpu_hostmem_unmap_later(VirtIOGPUHostmem *hm,
         return virtio_gpu_hostmem_enabled(hm) &&
                hostmem_detached(hm, resource_id);
     }
+    if (m->state == HOSTMEM_FIXED) {
+        hostmem_detach(hm, m);
+        return false;
+    }
     hostmem_detach(hm, m);
     if (!timer_pending(hm->flush_timer)) {
         timer_mod(hm->flush_timer,
@@ -388,6 +482,12 @@ void virtio_gpu_hostmem_fini(VirtIOGPUHostmem *hm)
     hostmem_release_bh(hm);
     assert(hm->pending_releases == 0);
 
+    if (hm->heap) {
+        memory_region_del_subregion(&hm->bar, &hm->heap_mr);
+        object_unparent(OBJECT(&hm->heap_mr));
+        host_memory_backend_set_mapped(hm->heap, false);
+        hm->heap = NULL;
+    }
     qemu_bh_delete(hm->release_bh);
     qemu_cond_destroy(&hm->cond);
     qemu_mutex_destroy(&hm->lock);
@@ -397,13 +497,18 @@ void virtio_gpu_hostmem_fini(VirtIOGPUHostmem *hm)
     hm->size = 0;
 }
 
-bool virtio_gpu_hostmem_full(VirtIOGPUHostmem *hm)
+bool virtio_gpu_hostmem_full(VirtIOGPUHostmem *hm, bool fd)
 {
     /* Detached mappings leave in the update that adds the next one. */
     unsigned detached = hm->detached ? hm->detached->len : 0;
 
+    /* Over the heap a mapping is no section and no slot. */
+    if (fd && hm->heap) {
+        return hm->heap_mappings >= VIRTIO_GPU_HOSTMEM_HEAP_MAPPINGS_MAX;
+    }
     /* With KVM each mapping is also a memory slot; it aborts past them. */
-    return virtio_gpu_hostmem_nr_mappings(hm) >= hm->max_mappings ||
+    return virtio_gpu_hostmem_nr_mappings(hm) - hm->heap_mappings >=
+           hm->max_mappings ||
            hostmem_live_mappings - detached >=
            VIRTIO_GPU_HOSTMEM_MAPPINGS_MAX ||
            (kvm_enabled() && !detached &&
@@ -411,7 +516,8 @@ bool virtio_gpu_hostmem_full(VirtIOGPUHostmem *hm)
 }
 
 static bool hostmem_check(VirtIOGPUHostmem *hm, uint32_t resource_id,
-                          uint64_t offset, uint64_t size, Error **errp)
+                          uint64_t offset, uint64_t size, bool fd,
+                          Error **errp)
 {
     size_t page = qemu_real_host_page_size();
     HostmemRange range = { offset, size };
@@ -438,7 +544,7 @@ static bool hostmem_check(VirtIOGPUHostmem *hm, uint32_t resource_id,
                    "the region (0x%" PRIx64 " bytes)", offset, size, hm->size);
         return false;
     }
-    if (virtio_gpu_hostmem_full(hm)) {
+    if (virtio_gpu_hostmem_full(hm, fd)) {
         error_setg(errp, "the region holds %u mappings, %u in all regions: "
                    "no more", virtio_gpu_hostmem_nr_mappings(hm),
                    hostmem_live_mappings);
@@ -467,19 +573,84 @@ static int hostmem_render_priority(uint64_t offset)
     return INT_MAX - offset / qemu_real_host_page_size();
 }
 
+static VirtIOGPUHostmemMapping *
+hostmem_new_mapping(uint32_t resource_id, uint64_t offset, uint64_t size,
+                    const VirtIOGPUHostmemBacking *backing)
+{
+    VirtIOGPUHostmemMapping *m = g_new0(VirtIOGPUHostmemMapping, 1);
+
+    m->resource_id = resource_id;
+    m->offset = offset;
+    m->size = size;
+    m->release = backing->release;
+    m->opaque = backing->opaque;
+    return m;
+}
+
+static void hostmem_add(VirtIOGPUHostmem *hm, VirtIOGPUHostmemMapping *m)
+{
+    g_hash_table_insert(hm->by_resource, GUINT_TO_POINTER(m->resource_id),
+                        m);
+    g_tree_insert(hm->by_offset, &m->offset, m);
+    hm->mapped_bytes += m->size;
+}
+
+/*
+ * mmap() @backing's fd over the heap: the region's memory changes under
+ * the guest, its physical map does not.  The blob is in reach when
+ * mmap() returns, before the guest is answered.
+ */
+static bool hostmem_map_fixed(VirtIOGPUHostmem *hm, uint32_t resource_id,
+                              uint64_t offset, uint64_t size,
+                              const VirtIOGPUHostmemBacking *backing,
+                              Error **errp)
+{
+    VirtIOGPUHostmemMapping *m;
+
+    if (offset % hm->heap_align || size % hm->heap_align) {
+        error_setg(errp, "range 0x%" PRIx64 "+0x%" PRIx64 " is not aligned "
+                   "to the heap's pages (0x%" PRIx64 " bytes)", offset, size,
+                   hm->heap_align);
+        return false;
+    }
+    /* A subregion unmapped there would hide the blob until the flush. */
+    virtio_gpu_hostmem_flush(hm);
+    if (mmap(hm->heap_ptr + offset, size, PROT_READ | PROT_WRITE,
+             MAP_SHARED | MAP_FIXED, backing->fd,
+             backing->fd_offset) == MAP_FAILED) {
+        error_setg_errno(errp, errno, "cannot place the backing of "
+                         "resource %u over the heap", resource_id);
+        /* A failed MAP_FIXED may have taken the heap's pages away. */
+        hostmem_restore_heap(hm, offset, size);
+        return false;
+    }
+    m = hostmem_new_mapping(resource_id, offset, size, backing);
+    hostmem_set_state(m, HOSTMEM_FIXED);
+    hostmem_add(hm, m);
+    hm->heap_mappings++;
+    trace_virtio_gpu_hostmem_map(resource_id, offset, size, false);
+    return true;
+}
+
 bool virtio_gpu_hostmem_map(VirtIOGPUHostmem *hm, uint32_t resource_id,
                             uint64_t offset, uint64_t size,
                             const VirtIOGPUHostmemBacking *backing,
                             Error **errp)
 {
+    bool fixed = hm->heap && !backing->ptr;
     VirtIOGPUHostmemMapping *m;
     g_autofree char *name = NULL;
     void *ptr = backing->ptr;
     void *fd_map = NULL;
 
-    if (!hostmem_check(hm, resource_id, offset, size, errp)) {
+    if (!hostmem_check(hm, resource_id, offset, size, !backing->ptr, errp) ||
+        (fixed && !hostmem_map_fixed(hm, resource_id, offset, size, backing,
+                                     errp))) {
         trace_virtio_gpu_hostmem_reject(resource_id, offset, size);
         return false;
+    }
+    if (fixed) {
+        return true;
     }
     /* KVM takes only page-aligned memory for a slot. */
     if ((uintptr_t)ptr % qemu_real_host_page_size()) {
@@ -500,13 +671,9 @@ bool virtio_gpu_hostmem_map(VirtIOGPUHostmem *hm, uint32_t resource_id,
         ptr = fd_map;
     }
 
-    m = g_new0(VirtIOGPUHostmemMapping, 1);
-    m->resource_id = resource_id;
-    m->offset = offset;
-    m->size = size;
+    m = hostmem_new_mapping(resource_id, offset, size, backing);
     m->fd_map = fd_map;
-    m->release = backing->release;
-    m->opaque = backing->opaque;
+    hostmem_set_state(m, HOSTMEM_SUBREGION);
 
     name = g_strdup_printf("virtio-gpu-hostmem-res%u", resource_id);
     /*
@@ -524,9 +691,7 @@ bool virtio_gpu_hostmem_map(VirtIOGPUHostmem *hm, uint32_t resource_id,
                                         hostmem_render_priority(offset));
     memory_region_transaction_commit();
 
-    g_hash_table_insert(hm->by_resource, GUINT_TO_POINTER(resource_id), m);
-    g_tree_insert(hm->by_offset, &m->offset, m);
-    hm->mapped_bytes += size;
+    hostmem_add(hm, m);
     hostmem_live_mappings++;
     trace_virtio_gpu_hostmem_map(resource_id, offset, size, !fd_map);
     hostmem_removed(hm);
@@ -573,6 +738,8 @@ static void hostmem_get_stat(Object *obj, Visitor *v, const char *name,
         value = hm->mapped_bytes;
     } else if (!strcmp(name, "x-hostmem-mappings")) {
         value = virtio_gpu_hostmem_nr_mappings(hm);
+    } else if (!strcmp(name, "x-hostmem-heap-mappings")) {
+        value = hm->heap_mappings;
     } else {
         value = hm->pending_releases;
     }
@@ -595,4 +762,51 @@ void virtio_gpu_hostmem_add_properties(VirtIOGPUHostmem *hm, Object *obj)
                         hostmem_get_stat, NULL, NULL, hm);
     object_property_add(obj, "x-hostmem-pending-releases", "uint64",
                         hostmem_get_stat, NULL, NULL, hm);
+    object_property_add(obj, "x-hostmem-heap-mappings", "uint64",
+                        hostmem_get_stat, NULL, NULL, hm);
+}
+
+bool virtio_gpu_hostmem_use_heap(VirtIOGPUHostmem *hm, HostMemoryBackend *heap,
+                                 Error **errp)
+{
+    const char *name = object_get_canonical_path_component(OBJECT(heap));
+    MemoryRegion *mr = host_memory_backend_get_memory(heap);
+
+    if (!virtio_gpu_hostmem_enabled(hm)) {
+        error_setg(errp, "hostmem-memdev=%s needs hostmem=, the size of "
+                   "the region", name);
+        return false;
+    }
+    if (host_memory_backend_is_mapped(heap)) {
+        error_setg(errp, "hostmem-memdev=%s: the backend is in use", name);
+        return false;
+    }
+    if (memory_region_get_fd(mr) < 0 || !qemu_ram_is_shared(mr->ram_block)) {
+        error_setg(errp, "hostmem-memdev=%s must be a shared memory backend "
+                   "with a file descriptor (memory-backend-memfd)", name);
+        return false;
+    }
+    if (memory_region_size(mr) != hm->size) {
+        error_setg(errp, "hostmem=%" PRIu64 " differs from the size of "
+                   "hostmem-memdev=%s (%" PRIu64 ")", hm->size, name,
+                   (uint64_t)memory_region_size(mr));
+        return false;
+    }
+    hm->heap = heap;
+    hm->heap_ptr = memory_region_get_ram_ptr(mr);
+    hm->heap_fd = memory_region_get_fd(mr);
+    hm->heap_fd_offset = virtio_gpu_ram_fd_offset(mr->ram_block);
+    hm->heap_align = qemu_ram_pagesize(mr->ram_block);
+    host_memory_backend_set_mapped(heap, true);
+    /*
+     * Device memory, as every mapping is: other devices reach it only
+     * through bounced accesses, so none holds a pointer into it.
+     */
+    memory_region_init_ram_device_ptr(&hm->heap_mr,
+                                      memory_region_owner(&hm->bar),
+                                      "virtio-gpu-hostmem-heap", hm->size,
+                                      hm->heap_ptr);
+    memory_region_add_subregion_overlap(&hm->bar, 0, &hm->heap_mr, INT_MIN);
+    trace_virtio_gpu_hostmem_heap(hm->size, hm->heap_align);
+    return true;
 }

@@ -9,6 +9,8 @@
  *
  * This work is licensed under the terms of the GNU GPL, version 2 or later.
  * See the COPYING file in the top-level directory.
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
  */
 
 #include "qemu/osdep.h"
@@ -401,6 +403,20 @@ static bool virtio_gpu_virgl_blob_charge(VirtIOGPU *g, VirglResource *r)
     return true;
 }
 
+/* Host memory still charged for blobs the guest dropped. */
+static uint64_t virtio_gpu_virgl_dying_hostmem(VirtIOGPU *g)
+{
+    GHashTableIter iter;
+    VirglResource *r;
+    uint64_t bytes = 0;
+
+    g_hash_table_iter_init(&iter, VIRTIO_GPU_GL(g)->dying);
+    while (g_hash_table_iter_next(&iter, NULL, (gpointer *)&r)) {
+        bytes += r->base.hostmem;
+    }
+    return bytes;
+}
+
 void virtio_gpu_virgl_create_blob(VirtIOGPU *g,
                                   struct virtio_gpu_ctrl_command *cmd)
 {
@@ -428,6 +444,12 @@ void virtio_gpu_virgl_create_blob(VirtIOGPU *g,
     }
     /* Host memory counts against max_hostmem, as 2D resources do. */
     if (host && cblob.size > g->conf_max_hostmem - g->hostmem) {
+        /* The guest gave back what is still being released: wait for it. */
+        if (cblob.size - (g->conf_max_hostmem - g->hostmem) <=
+            virtio_gpu_virgl_dying_hostmem(g)) {
+            virtio_gpu_virgl_suspend(g, cmd, 0);
+            return;
+        }
         qemu_log_mask(LOG_GUEST_ERROR, "%s: blob of 0x%" PRIx64 " bytes "
                       "exceeds max_hostmem\n", __func__, cblob.size);
         cmd->error = VIRTIO_GPU_RESP_ERR_OUT_OF_MEMORY;
@@ -514,16 +536,17 @@ void virtio_gpu_virgl_map_blob(VirtIOGPU *g,
         return;
     }
 
-    if (virtio_gpu_hostmem_full(hm)) {
-        qemu_log_mask(LOG_GUEST_ERROR, "%s: %u blobs mapped, no more\n",
-                      __func__, virtio_gpu_hostmem_nr_mappings(hm));
-        cmd->error = VIRTIO_GPU_RESP_ERR_OUT_OF_MEMORY;
-        return;
-    }
     ret = virtio_gpu_virgl_blob_access(r);
     if (ret) {
         virtio_gpu_virgl_venus_hint(g, r);
         virtio_gpu_virgl_failed(cmd, __func__, ret);
+        return;
+    }
+    /* Shared memory goes in by its fd, over the heap if there is one. */
+    if (virtio_gpu_hostmem_full(hm, !r->map)) {
+        qemu_log_mask(LOG_GUEST_ERROR, "%s: %u blobs mapped, no more\n",
+                      __func__, virtio_gpu_hostmem_nr_mappings(hm));
+        cmd->error = VIRTIO_GPU_RESP_ERR_OUT_OF_MEMORY;
         return;
     }
 

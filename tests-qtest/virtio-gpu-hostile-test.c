@@ -7,6 +7,8 @@
  *
  * This work is licensed under the terms of the GNU GPL, version 2 or later.
  * See the COPYING file in the top-level directory.
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
  */
 
 #include "qemu/osdep.h"
@@ -1040,6 +1042,53 @@ static void hold_releases(Env *e, bool hold)
 }
 
 /*
+ * At max_hostmem, a CREATE that fits once a blob the guest dropped is
+ * released waits for that release, unanswered, instead of failing: the
+ * guest gave the memory back already.
+ */
+static void test_quota_waits_release(void *obj, void *data,
+                                     QGuestAllocator *alloc)
+{
+    Env e = setup(obj, alloc);
+    struct virtio_gpu_resource_create_blob cb = {
+        .resource_id = 213, .blob_mem = VIRTIO_GPU_BLOB_MEM_HOST3D,
+        .blob_flags = A0, .blob_id = 213, .size = 32 * MiB,
+    };
+    struct virtio_gpu_ctrl_hdr resp;
+    QVirtioGpuReq r;
+    int i;
+
+    /* 32 + 3 x 64 MiB and the fixture's few KiB: 32 MiB more do not fit */
+    host_blob(&e, 200, 200, 32 * MiB, 32 * MiB, true);
+    for (i = 1; i < 4; i++) {
+        host_blob(&e, 200 + i, 200 + i, 64 * MiB, 64 * MiB, true);
+    }
+    qvirtio_gpu_virgl_buffer_object(e.gpu, CTX, 212, 32 * MiB, true);
+    g_assert_cmphex(qvirtio_gpu_create_blob(e.gpu, 212, CTX,
+                        VIRTIO_GPU_BLOB_MEM_HOST3D, A0, 212, 32 * MiB,
+                        0, 0, 0),
+                    ==, OOM);
+    g_assert_cmphex(qvirtio_gpu_map_blob(e.gpu, 200, 16 * MiB, NULL), ==,
+                    OK_MAP);
+    hold_releases(&e, true);
+    g_assert_cmphex(res_cmd(&e, VIRTIO_GPU_CMD_RESOURCE_UNREF, 200), ==, OK);
+
+    qvirtio_gpu_virgl_buffer_object(e.gpu, CTX, 213, 32 * MiB, true);
+    qvirtio_gpu_hdr_init(&cb.hdr, VIRTIO_GPU_CMD_RESOURCE_CREATE_BLOB, CTX);
+    qvirtio_gpu_cmd_send(e.gpu, &cb, sizeof(cb), sizeof(resp), false, &r);
+    for (i = 0; i < 20; i++) {
+        g_assert_false(qvirtio_gpu_cmd_poll(e.gpu, &r, &resp));
+    }
+    hold_releases(&e, false);
+    for (i = 0; i < 10000 && !qvirtio_gpu_cmd_poll(e.gpu, &r, &resp); i++) {
+        /* the release, then the CREATE */
+    }
+    g_assert_cmphex(resp.type, ==, OK);
+    still_works(&e);
+    qvirtio_gpu_stop(e.gpu);
+}
+
+/*
  * A mapped blob's memory counts until the renderer really frees it,
  * after its grace period, not from its UNREF on: with releases held
  * back, a blob dropped while mapped still fills its share.
@@ -1396,6 +1445,8 @@ static void register_virtio_gpu_hostile_test(void)
                  test_quota_real_size, NULL);
     qos_add_test("hostile/seq/quota-until-freed", "virtio-gpu-blob",
                  test_quota_until_freed, NULL);
+    qos_add_test("hostile/seq/quota-waits-release", "virtio-gpu-blob",
+                 test_quota_waits_release, NULL);
     qos_add_test("hostile/seq/mapping-limit", "virtio-gpu-blob-maplimit",
                  test_mapping_limit, NULL);
     qos_add_test("hostile/seq/mapping-default-limit", "virtio-gpu-blob",

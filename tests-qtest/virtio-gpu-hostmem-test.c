@@ -5,6 +5,8 @@
  *
  * This work is licensed under the terms of the GNU GPL, version 2 or later.
  * See the COPYING file in the top-level directory.
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
  */
 
 #include "qemu/osdep.h"
@@ -200,15 +202,19 @@ static void test_no_region(void)
     check_no_region("virtio-vga", 1);
 }
 
-/* Run QEMU with a bad property; check it fails with @msg. */
-static void check_refused(const char *device_opts, const char *msg)
+/*
+ * Run QEMU with a bad property (and @object, a backend, if not NULL);
+ * check it fails with @msg.
+ */
+static void check_refused_with(const char *object, const char *device_opts,
+                               const char *msg)
 {
     const char *qemu = g_getenv("QTEST_QEMU_BINARY");
     g_autofree char *err = NULL;
-    g_autofree char *dev = g_strdup_printf("%s", device_opts);
     const char *argv[] = {
         qemu, "-M", "pc", "-accel", "qtest", "-display", "none",
-        "-vga", "none", "-S", "-device", dev, NULL
+        "-vga", "none", "-S", "-device", device_opts,
+        object ? "-object" : NULL, object, NULL
     };
     gint status;
 
@@ -223,6 +229,11 @@ static void check_refused(const char *device_opts, const char *msg)
     /* Refused cleanly: no assertion, no signal. */
     g_assert_true(WIFEXITED(status));
     g_assert_cmpint(WEXITSTATUS(status), ==, 1);
+}
+
+static void check_refused(const char *device_opts, const char *msg)
+{
+    check_refused_with(NULL, device_opts, msg);
 }
 
 static void test_bad_sizes(void)
@@ -250,9 +261,14 @@ typedef struct Map {
     size_t memsize;
 } Map;
 
-static Map *map_start(uint64_t hostmem)
+/* The region, backed by a static heap (a memfd backend) if @heap. */
+static Map *map_start_heap(uint64_t hostmem, bool heap)
 {
-    g_autofree char *opts = g_strdup_printf(",hostmem=%" PRIu64, hostmem);
+    g_autofree char *opts = heap ?
+        g_strdup_printf(",hostmem=%" PRIu64 ",hostmem-memdev=heap -object "
+                        "memory-backend-memfd,id=heap,size=%" PRIu64,
+                        hostmem, hostmem) :
+        g_strdup_printf(",hostmem=%" PRIu64, hostmem);
     Map *m = g_new0(Map, 1);
     uint64_t size;
 
@@ -270,6 +286,11 @@ static Map *map_start(uint64_t hostmem)
                   m->memfd, 0);
     g_assert(m->mem != MAP_FAILED);
     return m;
+}
+
+static Map *map_start(uint64_t hostmem)
+{
+    return map_start_heap(hostmem, false);
 }
 
 static void map_stop(Map *m)
@@ -585,6 +606,103 @@ static void test_tester_refusals(void)
     dev_stop(d);
 }
 
+/* ---- the static heap (hostmem-memdev=) ---- */
+
+/*
+ * A blob with an fd is mmapped over the heap: its bytes through the BAR,
+ * no subregion (the heap counts it), and at unmap the heap's own bytes
+ * come back, those the guest left there, not zeroes.  Outside mappings
+ * the region is the heap: RAM the guest reads and writes.
+ */
+static void test_heap_map(void)
+{
+    Map *m = map_start_heap(1 * MiB, true);
+    const uint64_t off = 64 * KiB, size = 64 * KiB;
+    size_t i;
+
+    for (i = 0; i < size; i++) {
+        m->mem[i] = i * 5 + 1;
+    }
+    qpci_memwrite(m->d->pdev, m->bar, 0x10, "heap kept", 9);
+    assert_bar_bytes(m, 0x10, "heap kept", 9);
+    qpci_memwrite(m->d->pdev, m->bar, off + 8, "under the blob", 14);
+
+    map_ok(m, 1, off, size);
+    g_assert_cmpuint(hm_stat(m, "x-hostmem-mappings"), ==, 1);
+    g_assert_cmpuint(hm_stat(m, "x-hostmem-heap-mappings"), ==, 1);
+    assert_bar_bytes(m, off, m->mem, size);
+    qpci_memwrite(m->d->pdev, m->bar, off + 100, "guest wrote", 11);
+    g_assert_cmpmem(m->mem + 100, 11, "guest wrote", 11);
+    assert_bar_bytes(m, 0x10, "heap kept", 9);
+
+    /* Unmapped: the heap at once, and the blob released without delay. */
+    g_assert_null(unmap(m, 1));
+    assert_bar_bytes(m, off + 8, "under the blob", 14);
+    g_assert_cmpuint(hm_stat(m, "x-hostmem-heap-mappings"), ==, 0);
+    wait_released(m);
+    g_assert_cmpmem(m->mem + 100, 11, "guest wrote", 11);
+
+    /* Refused as without a heap, the heap untouched. */
+    map_ok(m, 2, off, size);
+    map_refused(m, 3, off + 4 * KiB, 4 * KiB, "overlaps resource 2");
+    map_refused(m, 3, 512, 4 * KiB, "multiple of the page size");
+    map_refused(m, 3, 1 * MiB - 4 * KiB, 8 * KiB, "outside the region");
+    map_refused(m, 2, 0, 4 * KiB, "resource 2 is mapped already");
+    g_assert_cmpuint(hm_stat(m, "x-hostmem-heap-mappings"), ==, 1);
+    assert_bar_bytes(m, 0x10, "heap kept", 9);
+    g_assert_null(unmap(m, 2));
+    assert_bar_bytes(m, off + 8, "under the blob", 14);
+    wait_released(m);
+    map_stop(m);
+}
+
+/*
+ * Over the heap, mappings are no memory sections: max_mappings= (1536
+ * by default) does not bound them, and a reset puts the heap back under
+ * all of them.
+ */
+static void test_heap_many(void)
+{
+    const int n = 4096;
+    Map *m = map_start_heap(n * 4 * KiB, true);
+    int i;
+
+    qpci_memwrite(m->d->pdev, m->bar, 5 * 4 * KiB, "heap", 4);
+    memcpy(m->mem, "blob", 4);
+    for (i = 0; i < n; i++) {
+        map_ok(m, i + 1, i * 4 * KiB, 4 * KiB);
+    }
+    g_assert_cmpuint(hm_stat(m, "x-hostmem-heap-mappings"), ==, n);
+    assert_bar_bytes(m, 5 * 4 * KiB, "blob", 4);
+    assert_bar_bytes(m, (n - 1) * 4 * KiB, "blob", 4);
+
+    qobject_unref(qtest_qmp(m->d->qts, "{'execute': 'system_reset'}"));
+    qtest_qmp_eventwait(m->d->qts, "RESET");
+    g_assert_cmpuint(hm_stat(m, "x-hostmem-mappings"), ==, 0);
+    g_assert_cmpuint(hm_stat(m, "x-hostmem-heap-mappings"), ==, 0);
+    wait_released(m);
+    qpci_device_enable(m->d->pdev);
+    m->bar = qpci_iomap(m->d->pdev, 4, NULL);
+    assert_bar_bytes(m, 5 * 4 * KiB, "heap", 4);
+    map_stop(m);
+}
+
+static void test_heap_refused(void)
+{
+    check_refused_with("memory-backend-memfd,id=h,size=1M",
+                       "virtio-gpu-pci,hostmem-memdev=h",
+                       "hostmem-memdev=h needs hostmem=");
+    check_refused_with("memory-backend-memfd,id=h,size=2M",
+                       "virtio-gpu-pci,hostmem=1M,hostmem-memdev=h",
+                       "hostmem=1048576 differs from the size of "
+                       "hostmem-memdev=h (2097152)");
+    check_refused_with("memory-backend-ram,id=h,size=1M",
+                       "virtio-gpu-pci,hostmem=1M,hostmem-memdev=h",
+                       "must be a shared memory backend");
+    check_refused("virtio-gpu-pci,hostmem=1M,hostmem-memdev=nothing",
+                  "nothing");
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -603,5 +721,8 @@ int main(int argc, char **argv)
     qtest_add_func("/virtio-gpu/hostmem/map/reset", test_map_reset);
     qtest_add_func("/virtio-gpu/hostmem/tester/refusals",
                    test_tester_refusals);
+    qtest_add_func("/virtio-gpu/hostmem/heap/map", test_heap_map);
+    qtest_add_func("/virtio-gpu/hostmem/heap/many", test_heap_many);
+    qtest_add_func("/virtio-gpu/hostmem/heap/refused", test_heap_refused);
     return g_test_run();
 }

@@ -4,6 +4,8 @@
  *
  * This work is licensed under the terms of the GNU GPL, version 2 or later.
  * See the COPYING file in the top-level directory.
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
  */
 
 #ifndef HW_VIRTIO_GPU_COMPAT_H
@@ -11,11 +13,28 @@
 
 /* QEMU 10.0 renamed include/sysemu/ to include/system/. */
 #if QEMU_VERSION_MAJOR >= 10
+#include "system/hostmem.h"
 #include "system/kvm.h"
 #include "system/qtest.h"
 #else
+#include "sysemu/hostmem.h"
 #include "sysemu/kvm.h"
 #include "sysemu/qtest.h"
+#endif
+
+/* Where a RAM block's memory starts in its file (8.2 added offset=). */
+#if QEMU_VERSION_MAJOR >= 10
+#include "exec/ramblock.h"
+
+static inline uint64_t virtio_gpu_ram_fd_offset(RAMBlock *rb)
+{
+    return rb->fd_offset;
+}
+#else
+static inline uint64_t virtio_gpu_ram_fd_offset(RAMBlock *rb)
+{
+    return 0;
+}
 #endif
 
 /* Whether KVM can take one more memory slot. */

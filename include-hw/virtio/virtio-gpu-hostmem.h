@@ -3,6 +3,8 @@
  *
  * This work is licensed under the terms of the GNU GPL, version 2 or later.
  * See the COPYING file in the top-level directory.
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
  */
 
 #ifndef HW_VIRTIO_GPU_HOSTMEM_H
@@ -26,6 +28,13 @@
  */
 #define VIRTIO_GPU_HOSTMEM_MAPPINGS_MAX 1800
 #define VIRTIO_GPU_HOSTMEM_MAPPINGS_DEFAULT 1536
+
+/*
+ * Blobs placed over the static heap at once.  Each may split the heap's
+ * mapping in three, and Linux allows a process 65530 mappings
+ * (vm.max_map_count) by default.
+ */
+#define VIRTIO_GPU_HOSTMEM_HEAP_MAPPINGS_MAX 16384
 
 /*
  * How long an unmap may wait for the next map, to share its flat view
@@ -83,6 +92,19 @@ typedef struct VirtIOGPUHostmem {
     bool stopping;
     QEMUBH *release_bh;
     unsigned pending_releases;  /* unmapped, not released yet */
+
+    /*
+     * The static heap (hostmem-memdev=), or NULL: memory that backs the
+     * whole region for the device's life.  Blobs with an fd are mmapped
+     * over it; the guest physical map never changes for them.
+     */
+    HostMemoryBackend *heap;
+    MemoryRegion heap_mr;       /* under every mapping, at offset 0 */
+    uint8_t *heap_ptr;          /* the backend's host mapping */
+    int heap_fd;
+    uint64_t heap_fd_offset;
+    uint64_t heap_align;        /* the backend's page size */
+    unsigned heap_mappings;     /* blobs placed over the heap */
 } VirtIOGPUHostmem;
 
 /*
@@ -94,13 +116,26 @@ bool virtio_gpu_hostmem_init(VirtIOGPUHostmem *hm, Object *owner,
                              Error **errp);
 void virtio_gpu_hostmem_fini(VirtIOGPUHostmem *hm);
 
+/*
+ * Back the whole region with @heap, a shared, fd-backed memory backend
+ * of the region's size (memory-backend-memfd): one RAM range that never
+ * moves.  A backing with an fd is then placed over it with MAP_FIXED,
+ * and unmapping puts the heap's own pages back; a pointer backing still
+ * gets a subregion of its own, over the heap.
+ */
+bool virtio_gpu_hostmem_use_heap(VirtIOGPUHostmem *hm, HostMemoryBackend *heap,
+                                 Error **errp);
+
 static inline bool virtio_gpu_hostmem_enabled(VirtIOGPUHostmem *hm)
 {
     return hm->size != 0;
 }
 
-/* Whether one more mapping would pass the limit on live mappings. */
-bool virtio_gpu_hostmem_full(VirtIOGPUHostmem *hm);
+/*
+ * Whether one more mapping would pass its limit on live mappings: of a
+ * backing with an fd (@fd) or of a pointer.
+ */
+bool virtio_gpu_hostmem_full(VirtIOGPUHostmem *hm, bool fd);
 
 /*
  * Show @backing at [@offset, @offset + @size) of the region.  Refused,
@@ -116,7 +151,8 @@ bool virtio_gpu_hostmem_map(VirtIOGPUHostmem *hm, uint32_t resource_id,
 /*
  * Take @resource_id's mapping out of the region.  It is unreachable for
  * new accesses at once and the range may be mapped again at once; the
- * backing's release callback runs once no access can still be under way.
+ * backing's release callback runs once no access can still be under way
+ * (for a backing placed over the heap, at once).
  * Returns false if @resource_id was not mapped.
  */
 bool virtio_gpu_hostmem_unmap(VirtIOGPUHostmem *hm, uint32_t resource_id);
@@ -126,7 +162,8 @@ bool virtio_gpu_hostmem_unmap(VirtIOGPUHostmem *hm, uint32_t resource_id);
  * virtio_gpu_hostmem_flush(), or VIRTIO_GPU_HOSTMEM_FLUSH_DELAY_US from
  * now.  Only the bookkeeping changes at once: the range and the
  * resource may be mapped again.  Returns true if a mapping of
- * @resource_id leaves at that flush, unmapped now or before.
+ * @resource_id leaves at that flush, unmapped now or before.  A backing
+ * placed over the heap needs no flush: it leaves at once.
  */
 bool virtio_gpu_hostmem_unmap_later(VirtIOGPUHostmem *hm,
                                     uint32_t resource_id);
@@ -142,7 +179,8 @@ void virtio_gpu_hostmem_unmap_all(VirtIOGPUHostmem *hm);
 
 /*
  * Read-only statistics as QOM properties on @obj (x-hostmem-mappings,
- * x-hostmem-mapped-bytes, x-hostmem-pending-releases).  Tests drive the
+ * x-hostmem-mapped-bytes, x-hostmem-pending-releases,
+ * x-hostmem-heap-mappings).  Tests drive the
  * region with an x-virtio-gpu-hostmem-tester object.
  */
 void virtio_gpu_hostmem_add_properties(VirtIOGPUHostmem *hm, Object *obj);

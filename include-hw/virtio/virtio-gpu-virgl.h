@@ -4,6 +4,8 @@
  *
  * This work is licensed under the terms of the GNU GPL, version 2 or later.
  * See the COPYING file in the top-level directory.
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
  */
 
 #ifndef HW_VIRTIO_GPU_VIRGL_H
@@ -56,6 +58,9 @@ bool virtio_gpu_virgl_check_ctx(VirtIOGPU *g, uint32_t ctx_id, bool allow_0,
                                 const char *caller);
 void virtio_gpu_virgl_failed(struct virtio_gpu_ctrl_command *cmd,
                              const char *caller, int ret);
+/* Hold @cmd at the head of the queue until blob memory is released. */
+void virtio_gpu_virgl_suspend(VirtIOGPU *g, struct virtio_gpu_ctrl_command *cmd,
+                              uint32_t resource_id);
 
 /* virtio-gpu-virgl-blob.c */
 void virtio_gpu_virgl_destroy(VirtIOGPU *g, VirglResource *r);

@@ -16,11 +16,22 @@ moddir="$kroot/lib/modules/$kver"
 command -v modinfo >/dev/null || die "modinfo missing (package kmod)"
 command -v cpio >/dev/null || die "cpio missing (package cpio)"
 
+# A module, compressed (.ko.xz: trixie's kernels) or not.
 modpath() {
-    p=$(find "$moddir" \( -name "$1.ko" -o -name "$(echo "$1" | tr _ -).ko" \
-        -o -name "$(echo "$1" | tr - _).ko" \) | head -n 1)
-    [ -n "$p" ] || die "kernel $kver lacks module $1 (is it built in, or compressed?)"
+    a=$1 b=$(echo "$1" | tr _ -) c=$(echo "$1" | tr - _)
+    p=$(find "$moddir" \( -name "$a.ko*" -o -name "$b.ko*" -o -name "$c.ko*" \) |
+        head -n 1)
+    [ -n "$p" ] || die "kernel $kver lacks module $1 (is it built in?)"
     echo "$p"
+}
+
+# Copy module @1 to @2, uncompressed: busybox insmod takes plain .ko.
+copy_module() {
+    case $1 in
+    *.ko.xz)  xz -dc "$1" > "$2" ;;
+    *.ko.zst) zstd -qdc "$1" > "$2" ;;
+    *)        cp "$1" "$2" ;;
+    esac
 }
 
 # Dependencies first, each module once.
@@ -43,7 +54,7 @@ mkdir -p "$out/root/bin" "$out/root/lib/modules" "$out/root/proc" \
          "$out/root/sys" "$out/root/dev" "$out/root/tmp"
 cp /bin/busybox "$out/root/bin/busybox"
 for m in $order; do
-    cp "$(modpath "$m")" "$out/root/lib/modules/$m.ko"
+    copy_module "$(modpath "$m")" "$out/root/lib/modules/$m.ko"
 done
 echo $order > "$out/root/modules.order"
 gcc -static -O2 -Wall -Werror -I"$here" -o "$out/root/vgpu-guest-test" \

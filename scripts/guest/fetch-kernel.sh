@@ -1,9 +1,12 @@
 #!/bin/sh
-# Fetch the newest Debian 12 kernel (linux-image-6.1.0-*-amd64) with
-# apt-get download and unpack it, cached under OUT.
+# Fetch the newest kernel of the line (LINE_KERNEL, an apt-cache search
+# pattern: Debian 12's 6.1, trixie's 6.12) with apt-get download and
+# unpack it, cached under OUT.  A line with a root runs this in it.
 #   scripts/guest/fetch-kernel.sh OUT
 # Prints the unpacked root's path.
 set -eu
+top=$(cd "$(dirname "$0")/../.." && pwd)
+. "$top/scripts/line.sh"
 out=$(realpath -m "$1")
 die() { echo "fetch-kernel: error: $*" >&2; exit 1; }
 
@@ -13,7 +16,7 @@ if [ -f "$out/.stamp" ]; then
 fi
 mkdir -p "$out/deb"
 find_pkg() {
-    apt-cache search --names-only '^linux-image-6\.1\.0-[0-9]+-amd64$' |
+    apt-cache search --names-only "$LINE_KERNEL" |
         cut -d' ' -f1 | sort -V | tail -n 1
 }
 pkg=$(find_pkg)
@@ -21,7 +24,7 @@ if [ -z "$pkg" ]; then
     apt-get update -q >/dev/null 2>&1 || true
     pkg=$(find_pkg)
 fi
-[ -n "$pkg" ] || die "no linux-image-6.1.0-*-amd64 package in the apt lists (apt-get update?)"
+[ -n "$pkg" ] || die "no package matching $LINE_KERNEL in the apt lists (apt-get update?)"
 echo "fetch-kernel: $pkg" >&2
 (cd "$out/deb" && apt-get download -q "$pkg" >/dev/null 2>&1) ||
     die "apt-get download $pkg failed (network, or apt lists out of date)"

@@ -10,6 +10,18 @@ TOP = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
 
 
+def line_setting(name):
+    """NAME's value in the line's conf (scripts/lines/$BASE.conf)."""
+    conf = os.path.join(TOP, "scripts", "lines",
+                        os.environ.get("BASE", "debian12") + ".conf")
+    with open(conf) as f:
+        for line in f:
+            key, eq, value = line.strip().partition("=")
+            if eq and key == name:
+                return value.split("#")[0].strip().strip("'\"")
+    raise KeyError("%s has no %s" % (conf, name))
+
+
 def qemu_binary():
     return os.environ.get("QEMU",
                           os.path.join(TOP, "build", os.environ.get("BASE", "debian12"), "obj/qemu-system-x86_64"))

@@ -72,7 +72,7 @@ def main():
         append += " vgpu.demo"
     if args.venus:
         append += " vgpu.venus=" + os.path.abspath(args.venus)
-        device_extra = ",venus=on,venus_in_process=on"
+        device_extra = "," + guestvm.line_setting("LINE_VENUS")
     with tempfile.TemporaryDirectory() as tmp:
         serial = os.path.join(tmp, "serial.log")
         cmd = guestvm.guest_command(args.image, append, serial, device_extra,

@@ -13,7 +13,27 @@ root=$out/root
 
 die() { echo "make-root: error: $*" >&2; exit 1; }
 
-[ -f "$out/.stamp" ] && [ -x "$root/usr/bin/meson" ] && exit 0
+# What the build and the tests need besides the build dependencies: the
+# guest lane's initramfs and clients are built in the root too.
+extra="build-essential dpkg-dev devscripts fakeroot git ca-certificates
+ ninja-build meson pkg-config python3-venv libvirglrenderer-dev
+ virgl-server libegl-mesa0 libgl1-mesa-dri mesa-vulkan-drivers
+ vulkan-tools seabios ipxe-qemu qemu-system-data
+ busybox-static cpio kmod xz-utils zstd libepoxy-dev libvulkan-dev
+ glslang-tools"
+
+if [ -f "$out/.stamp" ] && [ -x "$root/usr/bin/meson" ]; then
+    # A root made before the list grew gets what it lacks.
+    # shellcheck disable=SC2086
+    chroot "$root" dpkg-query -W $extra > /dev/null 2>&1 && exit 0
+    echo "make-root: installing what $root lacks (log: $out/update.log)"
+    # shellcheck disable=SC2086
+    { chroot "$root" apt-get update -q &&
+      chroot "$root" apt-get install -y -q $extra &&
+      chroot "$root" apt-get clean; } > "$out/update.log" 2>&1 ||
+        { tail -n 20 "$out/update.log" >&2; die "cannot update $root"; }
+    exit 0
+fi
 command -v mmdebstrap >/dev/null || die "mmdebstrap is missing (scripts/deps.sh installs it)"
 
 # The mirrors of the machine's sources (one-line and deb822 formats).
@@ -34,12 +54,6 @@ for u in $uris; do
     done
 done
 
-# What the build and the tests need besides the build dependencies.
-extra="build-essential dpkg-dev devscripts fakeroot git ca-certificates
- ninja-build meson pkg-config python3-venv libvirglrenderer-dev
- virgl-server libegl-mesa0 libgl1-mesa-dri mesa-vulkan-drivers
- vulkan-tools seabios ipxe-qemu qemu-system-data"
-
 echo "make-root: mmdebstrap $LINE_SUITE into $root (log: $out/mmdebstrap.log)"
 rm -rf "$root"
 version=$LINE_QEMU_VERSION
@@ -50,6 +64,7 @@ mmdebstrap --variant=apt --mode=root --format=directory \
     --include="$(echo $extra | tr ' ' ',')" \
     --customize-hook="chroot \"\$1\" apt-get -y -q build-dep qemu=$version" \
     --customize-hook='chroot "$1" apt-get clean' \
+    --skip=cleanup/apt/lists \
     "$LINE_SUITE" "$root" "$list" > "$out/mmdebstrap.log" 2>&1 ||
     { tail -n 20 "$out/mmdebstrap.log" >&2
       die "mmdebstrap of $LINE_SUITE failed (network? see $out/mmdebstrap.log)"; }
