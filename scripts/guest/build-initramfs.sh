@@ -10,8 +10,11 @@ kroot=$(realpath "$1")
 out=$(realpath -m "$2")
 die() { echo "build-initramfs: error: $*" >&2; exit 1; }
 
-kver=$(ls "$kroot/lib/modules" | head -n 1)
-moddir="$kroot/lib/modules/$kver"
+# /lib/modules (Debian 12) or /usr/lib/modules (trixie's merged /usr)
+mods=$kroot/lib/modules
+[ -d "$mods" ] || mods=$kroot/usr/lib/modules
+kver=$(ls "$mods" | head -n 1)
+moddir="$mods/$kver"
 [ -x /bin/busybox ] || die "/bin/busybox missing (package busybox-static)"
 command -v modinfo >/dev/null || die "modinfo missing (package kmod)"
 command -v cpio >/dev/null || die "cpio missing (package cpio)"
@@ -34,10 +37,17 @@ copy_module() {
     esac
 }
 
+# Built into the kernel (virtio_pci is in trixie's): nothing to load.
+builtin() {
+    a=$1 b=$(echo "$1" | tr _ -) c=$(echo "$1" | tr - _)
+    grep -qE "/($a|$b|$c)\.ko\$" "$moddir/modules.builtin" 2>/dev/null
+}
+
 # Dependencies first, each module once.
 order=""
 add_module() {
     case " $order " in *" $1 "*) return ;; esac
+    builtin "$1" && return
     p=$(modpath "$1")
     for dep in $(modinfo -F depends "$p" | tr , ' '); do
         add_module "$dep"

@@ -254,7 +254,8 @@ def print_report(dmesg, test, timings, png, window, results, vk_name=None,
         print("  %-22s %s" % (label, text))
     print()
     print("virtio-gpu blobs and host-visible memory, seen from a Linux guest")
-    print("(Debian 12 kernel, TCG, virgl on the host's llvmpipe)")
+    print("(%s kernel and Mesa, TCG, virgl on the host's llvmpipe)"
+          % guestvm.line_setting("LINE_NAME"))
     print()
     for d in re.findall(r"\[drm\] (features: .*)", dmesg):
         line("negotiated", d)
