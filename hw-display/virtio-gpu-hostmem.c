@@ -486,6 +486,7 @@ void virtio_gpu_hostmem_fini(VirtIOGPUHostmem *hm)
         memory_region_del_subregion(&hm->bar, &hm->heap_mr);
         object_unparent(OBJECT(&hm->heap_mr));
         host_memory_backend_set_mapped(hm->heap, false);
+        virtio_gpu_del_blocker(&hm->heap_blocker);
         hm->heap = NULL;
     }
     qemu_bh_delete(hm->release_bh);
@@ -790,6 +791,12 @@ bool virtio_gpu_hostmem_use_heap(VirtIOGPUHostmem *hm, HostMemoryBackend *heap,
         error_setg(errp, "hostmem=%" PRIu64 " differs from the size of "
                    "hostmem-memdev=%s (%" PRIu64 ")", hm->size, name,
                    (uint64_t)memory_region_size(mr));
+        return false;
+    }
+    /* Device memory is not migrated, and the guest keeps data there. */
+    error_setg(&hm->heap_blocker, "hostmem-memdev=%s: the heap's pages "
+               "are not migrated", name);
+    if (virtio_gpu_add_blocker(&hm->heap_blocker, errp) < 0) {
         return false;
     }
     hm->heap = heap;

@@ -618,6 +618,7 @@ static void test_heap_map(void)
 {
     Map *m = map_start_heap(1 * MiB, true);
     const uint64_t off = 64 * KiB, size = 64 * KiB;
+    QDict *rsp;
     size_t i;
 
     for (i = 0; i < size; i++) {
@@ -653,6 +654,14 @@ static void test_heap_map(void)
     g_assert_null(unmap(m, 2));
     assert_bar_bytes(m, off + 8, "under the blob", 14);
     wait_released(m);
+
+    /* The guest's data in the heap would not follow it: no migration. */
+    rsp = qtest_qmp(m->d->qts, "{'execute': 'migrate', 'arguments':"
+                    " {'uri': 'exec:cat > /dev/null'}}");
+    g_assert_true(qdict_haskey(rsp, "error"));
+    g_assert_nonnull(strstr(qdict_get_str(qdict_get_qdict(rsp, "error"),
+                                          "desc"), "are not migrated"));
+    qobject_unref(rsp);
     map_stop(m);
 }
 

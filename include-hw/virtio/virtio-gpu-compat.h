@@ -52,6 +52,44 @@ static inline bool virtio_gpu_kvm_has_free_slot(void)
 }
 #endif
 
+/*
+ * Migration blockers: 8.2 made migrate_add_blocker() take the reason by
+ * reference, freeing it on failure, and migrate_del_blocker() free it.
+ */
+#include "migration/blocker.h"
+
+#if QEMU_VERSION_MAJOR >= 10
+static inline int virtio_gpu_add_blocker(Error **reasonp, Error **errp)
+{
+    return migrate_add_blocker(reasonp, errp);
+}
+
+static inline void virtio_gpu_del_blocker(Error **reasonp)
+{
+    migrate_del_blocker(reasonp);
+}
+#else
+static inline int virtio_gpu_add_blocker(Error **reasonp, Error **errp)
+{
+    int ret = migrate_add_blocker(*reasonp, errp);
+
+    if (ret < 0) {
+        error_free(*reasonp);
+        *reasonp = NULL;
+    }
+    return ret;
+}
+
+static inline void virtio_gpu_del_blocker(Error **reasonp)
+{
+    if (*reasonp) {
+        migrate_del_blocker(*reasonp);
+        error_free(*reasonp);
+        *reasonp = NULL;
+    }
+}
+#endif
+
 /* Whether the virgl device's renderer waits to be reset. */
 #if QEMU_VERSION_MAJOR >= 10
 #define VIRTIO_GPU_GL_RESET_PENDING(gl) ((gl)->renderer_state == RS_RESET)

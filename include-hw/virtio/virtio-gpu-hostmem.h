@@ -105,6 +105,7 @@ typedef struct VirtIOGPUHostmem {
     uint64_t heap_fd_offset;
     uint64_t heap_align;        /* the backend's page size */
     unsigned heap_mappings;     /* blobs placed over the heap */
+    Error *heap_blocker;        /* its pages are not migrated */
 } VirtIOGPUHostmem;
 
 /*
