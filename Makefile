@@ -126,7 +126,7 @@ check-venus: build $(GUEST_IMG) $(VENUS_DEP)
 # fills the control ring; a hang prints the queue state and the guest's
 # blocked tasks.  QEMU=/path/to/qemu-system-x86_64 soaks another build.
 soak: build $(GUEST_IMG)
-	@python3 scripts/guest/soak.py $(B)/guest/img
+	@$(RUN) python3 scripts/guest/soak.py $(B)/guest/img
 
 demo: build $(GUEST_IMG) $(VENUS_DEP)
 	@$(RUN) python3 scripts/guest/run-guest.py $(B)/guest/img --venus $(VENUS_ICD) \
