@@ -389,17 +389,19 @@ bool virtio_gpu_hostmem_unmap_later(VirtIOGPUHostmem *hm,
                                     uint32_t resource_id)
 {
     VirtIOGPUHostmemMapping *m = hostmem_find(hm, resource_id);
+    bool fixed;
 
     if (!m) {
         /* Unmapped before, still reachable: that, too, waits. */
         return virtio_gpu_hostmem_enabled(hm) &&
                hostmem_detached(hm, resource_id);
     }
-    if (m->state == HOSTMEM_FIXED) {
-        hostmem_detach(hm, m);
+    /* Placed over the heap, it is gone when hostmem_detach() returns. */
+    fixed = m->state == HOSTMEM_FIXED;
+    hostmem_detach(hm, m);
+    if (fixed) {
         return false;
     }
-    hostmem_detach(hm, m);
     if (!timer_pending(hm->flush_timer)) {
         timer_mod(hm->flush_timer,
                   qemu_clock_get_us(QEMU_CLOCK_VIRTUAL) +

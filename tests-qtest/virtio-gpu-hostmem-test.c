@@ -477,10 +477,23 @@ static void test_map_refused(void)
     map_stop(m);
 }
 
+/* A machine reset, seen to its end. */
+static void reset_machine(Map *m)
+{
+    qobject_unref(qtest_qmp(m->d->qts, "{'execute': 'system_reset'}"));
+    qtest_qmp_eventwait(m->d->qts, "RESET");
+}
+
+/* Reset cleared the BAR's address: give it one again. */
+static void reenable_bar(Map *m)
+{
+    qpci_device_enable(m->d->pdev);
+    m->bar = qpci_iomap(m->d->pdev, 4, NULL);
+}
+
 static void test_map_reset(void)
 {
     Map *m = map_start(4 * MiB);
-    QDict *rsp;
     uint32_t i;
 
     memset(m->mem, 0xab, 4 * KiB);
@@ -490,16 +503,12 @@ static void test_map_reset(void)
     g_assert_cmpuint(hm_stat(m, "x-hostmem-mappings"), ==, 256);
     assert_bar_bytes(m, 255 * 8 * KiB, m->mem, 4 * KiB);
 
-    rsp = qtest_qmp(m->d->qts, "{'execute': 'system_reset'}");
-    qobject_unref(rsp);
-    qtest_qmp_eventwait(m->d->qts, "RESET");
-
+    reset_machine(m);
     g_assert_cmpuint(hm_stat(m, "x-hostmem-mappings"), ==, 0);
     g_assert_cmpuint(hm_stat(m, "x-hostmem-mapped-bytes"), ==, 0);
     wait_released(m);
-    /* Reset cleared the BAR address too: map it again, find nothing. */
-    qpci_device_enable(m->d->pdev);
-    m->bar = qpci_iomap(m->d->pdev, 4, NULL);
+    /* Mapped again, the BAR shows nothing. */
+    reenable_bar(m);
     assert_bar_zero(m, 255 * 8 * KiB, 4 * KiB);
     /* And the region works as before. */
     map_ok(m, 1, 0, 4 * KiB);
@@ -685,13 +694,11 @@ static void test_heap_many(void)
     assert_bar_bytes(m, 5 * 4 * KiB, "blob", 4);
     assert_bar_bytes(m, (n - 1) * 4 * KiB, "blob", 4);
 
-    qobject_unref(qtest_qmp(m->d->qts, "{'execute': 'system_reset'}"));
-    qtest_qmp_eventwait(m->d->qts, "RESET");
+    reset_machine(m);
     g_assert_cmpuint(hm_stat(m, "x-hostmem-mappings"), ==, 0);
     g_assert_cmpuint(hm_stat(m, "x-hostmem-heap-mappings"), ==, 0);
     wait_released(m);
-    qpci_device_enable(m->d->pdev);
-    m->bar = qpci_iomap(m->d->pdev, 4, NULL);
+    reenable_bar(m);
     assert_bar_bytes(m, 5 * 4 * KiB, "heap", 4);
     map_stop(m);
 }
