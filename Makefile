@@ -12,6 +12,8 @@
 #                 bursts; ends "soak: R runs, H hangs, median run S s"
 #   make check-asan  the tests and the guest on an ASan/UBSan/LSan build
 #   make check-venus the guest lane alone (with venus, as in make check)
+#   make check-udmabuf  the udmabuf lane alone: a Debian 6.12 kernel as an
+#                 L1 host under TCG runs the tests that need /dev/udmabuf
 #   make check-bisect  build after each patch of the series, in order
 #   make bench-compare  the guest workload on this build and on upstream
 #                 QEMU 10.0 (Debian 13), interleaved; a table and a PNG
@@ -56,7 +58,7 @@ NEW_FILES     := $(shell find hw-display include-hw tests-qtest -type f 2>/dev/n
 SERIES_INPUTS := $(shell find patches/$(BASE) -type f 2>/dev/null) $(NEW_FILES) scripts/lines/$(BASE).conf
 DEB_STAMP     := $(B)/deb/.built
 
-.PHONY: all build check check-line check-files root check-asan check-bisect deb peer bench-compare check-venus bench demo guest soak fuzz venus series check-series clean distclean deps FORCE
+.PHONY: all build check check-line check-files root check-asan check-udmabuf check-bisect deb peer bench-compare check-venus bench demo guest soak fuzz venus series check-series clean distclean deps FORCE
 all: build
 
 deps:
@@ -100,6 +102,14 @@ $(VENUS_ICD): scripts/guest/build-venus.sh | $(SRC)/src/.stamp deps
 endif
 venus: $(VENUS_DEP)
 
+# The udmabuf lane's L1 host: a Debian 6.12 kernel (LINE_L1_KERNEL) with
+# /dev/udmabuf built in, and an initramfs that mounts the root over 9p.
+L1_IMG := $(B)/l1/img/initrd.gz
+$(L1_IMG): scripts/udmabuf/init scripts/guest/build-initramfs.sh \
+           scripts/guest/fetch-kernel.sh scripts/lines/$(BASE).conf | deps $(ROOT_STAMP)
+	@$(RUN) scripts/guest/fetch-kernel.sh $(B)/l1/kernel l1 > $(B)/l1-kernel.path
+	@$(RUN) scripts/guest/build-initramfs.sh "$$(cat $(B)/l1-kernel.path)" $(B)/l1/img l1
+
 # Every line, one after the other.
 check:
 	@for l in $(LINES); do \
@@ -108,19 +118,25 @@ check:
 
 # One line (BASE): the new files equal their counterparts in the patched
 # tree, the series applies to a fresh unpack, the tests pass: the qtests,
-# and the lanes the line's conf names in LINE_LANES (guest, deb).  A lane
-# a line does not have yet is named as not checked.
+# and the lanes the line's conf names in LINE_LANES (guest, deb,
+# udmabuf).  A lane a line does not have yet is named as not checked.
 LINE_LANES := $(shell sed -n 's/^LINE_LANES="\(.*\)".*/\1/p' scripts/lines/$(BASE).conf)
 lane = $(filter $(1),$(LINE_LANES))
 check-line: build check-files check-series $(if $(call lane,deb),$(DEB_STAMP)) \
-	    $(if $(call lane,guest),$(GUEST_IMG) $(VENUS_DEP))
-	@$(foreach l,guest deb,$(if $(call lane,$(l)),,echo "check: $(BASE): no $(l) lane on this line yet (docs/$(BASE).md): NOT CHECKED";))
+	    $(if $(call lane,guest),$(GUEST_IMG) $(VENUS_DEP)) \
+	    $(if $(call lane,udmabuf),$(L1_IMG))
+	@$(foreach l,guest deb udmabuf,$(if $(call lane,$(l)),,echo "check: $(BASE): no $(l) lane on this line yet (docs/$(BASE).md): NOT CHECKED";))
 	@$(if $(call lane,guest),GUEST_IMG_DIR=$(B)/guest/img VENUS_ICD=$(VENUS_ICD)) \
-	    $(if $(call lane,deb),DEB_DIR=$(B)/deb) $(RUN) scripts/run-tests.sh $(OBJ)
+	    $(if $(call lane,deb),DEB_DIR=$(B)/deb) \
+	    $(if $(call lane,udmabuf),L1_IMG_DIR=$(B)/l1/img) $(RUN) scripts/run-tests.sh $(OBJ)
 
 # The guest lane alone, with venus (also part of make check).
 check-venus: build $(GUEST_IMG) $(VENUS_DEP)
 	@$(RUN) python3 scripts/guest/run-guest.py $(B)/guest/img --venus $(VENUS_ICD)
+
+# The udmabuf lane alone (part of make check where LINE_LANES has it).
+check-udmabuf: build $(L1_IMG)
+	@$(RUN) python3 scripts/udmabuf/run-l1.py $(B)/l1/img $(OBJ)
 
 # The guest booted SOAK_RUNS times (default 100) on a workload that
 # fills the control ring; a hang prints the queue state and the guest's
@@ -215,7 +231,7 @@ check-series: series
 
 clean:
 	rm -rf $(OBJ) $(ASAN_OBJ) $(B)/obj-fuzz $(TREE) $(TREE).stage $(B)/dev $(B)/series \
-	    $(B)/guest/img $(B)/*.stamp $(B)/*.log $(B)/*.path $(B)/*.png \
+	    $(B)/guest/img $(B)/l1/img $(B)/*.stamp $(B)/*.log $(B)/*.path $(B)/*.png \
 	    $(B)/deb/src $(B)/deb/root $(B)/deb/*.deb $(DEB_STAMP)
 
 distclean:

@@ -7,6 +7,13 @@
  *   qom-set /objects/T unmap RESOURCE
  *   qom-set /objects/T hold-grace-periods true|false
  *
+ * With slices=on (set at object-add) it makes slices of the heap, and
+ * copies a slice's bytes, through the udmabuf's own mapping, to or from
+ * a file descriptor:
+ *   qom-set /objects/T slice "RESOURCE:OFFSET:SIZE"
+ *   qom-set /objects/T slice-read "RESOURCE:FDNAME"   (slice -> fd)
+ *   qom-set /objects/T slice-write "RESOURCE:FDNAME"  (fd -> slice)
+ *
  * PATH is the QOM path of the virtio-gpu device (the virtio-backend of a
  * PCI one).  It maps through the region's own interface, as a device
  * would.  Holding grace periods is what it says: a thread of its own
@@ -45,6 +52,7 @@ struct VirtIOGPUHostmemTester {
     char *device;
     Object *dev;                /* referenced while the tester lives */
     VirtIOGPUHostmem *hm;
+    bool slices;
     /* hold-grace-periods: the thread in its read-side section */
     QemuThread holder;
     QemuEvent held, unhold;
@@ -67,39 +75,105 @@ static void tester_close_fd(void *opaque)
     close(GPOINTER_TO_INT(opaque));
 }
 
+/*
+ * Parse @v's string as @form: @n numbers (a resource id first), then an
+ * fd name if @form ends in FDNAME, whose fd is returned (else 0).
+ */
+static int tester_args(Visitor *v, const char *name, const char *form,
+                       uint64_t *num, int n, Error **errp)
+{
+    bool want_fd = g_str_has_suffix(form, "FDNAME");
+    g_autofree char *value = NULL;
+    g_auto(GStrv) f = NULL;
+    int i;
+
+    if (!visit_type_str(v, name, &value, errp)) {
+        return -1;
+    }
+    f = g_strsplit(value, ":", n + want_fd);
+    if (g_strv_length(f) != n + want_fd) {
+        goto bad;
+    }
+    for (i = 0; i < n; i++) {
+        if (qemu_strtou64(f[i], NULL, 0, &num[i])) {
+            goto bad;
+        }
+    }
+    if (num[0] > UINT32_MAX) {
+        goto bad;
+    }
+    return want_fd ? monitor_fd_param(monitor_cur(), f[n], errp) : 0;
+bad:
+    error_setg(errp, "expected %s", form);
+    return -1;
+}
+
 static void tester_map(Object *obj, Visitor *v, const char *name,
                        void *opaque, Error **errp)
 {
     VirtIOGPUHostmemTester *t = VIRTIO_GPU_HOSTMEM_TESTER(obj);
     VirtIOGPUHostmemBacking backing = { .release = tester_close_fd };
     VirtIOGPUHostmem *hm = tester_region(t, errp);
-    g_autofree char *value = NULL;
-    g_auto(GStrv) f = NULL;
-    uint64_t resource_id, offset, size;
+    uint64_t num[3];
     int fd;
 
-    if (!hm || !visit_type_str(v, name, &value, errp)) {
-        return;
-    }
-    f = g_strsplit(value, ":", 4);
-    if (g_strv_length(f) != 4 ||
-        qemu_strtou64(f[0], NULL, 0, &resource_id) ||
-        resource_id > UINT32_MAX ||
-        qemu_strtou64(f[1], NULL, 0, &offset) ||
-        qemu_strtou64(f[2], NULL, 0, &size)) {
-        error_setg(errp, "expected RESOURCE:OFFSET:SIZE:FDNAME");
-        return;
-    }
-    fd = monitor_fd_param(monitor_cur(), f[3], errp);
+    fd = hm ? tester_args(v, name, "RESOURCE:OFFSET:SIZE:FDNAME", num, 3,
+                          errp) : -1;
     if (fd < 0) {
         return;
     }
     backing.fd = fd;
     backing.opaque = GINT_TO_POINTER(fd);
-    if (!virtio_gpu_hostmem_map(hm, resource_id, offset, size, &backing,
+    if (!virtio_gpu_hostmem_map(hm, num[0], num[1], num[2], &backing,
                                 errp)) {
         close(fd);
     }
+}
+
+static void tester_slice(Object *obj, Visitor *v, const char *name,
+                         void *opaque, Error **errp)
+{
+    VirtIOGPUHostmemTester *t = VIRTIO_GPU_HOSTMEM_TESTER(obj);
+    VirtIOGPUHostmem *hm = tester_region(t, errp);
+    uint64_t num[3];
+
+    if (hm && !tester_args(v, name, "RESOURCE:OFFSET:SIZE", num, 3, errp)) {
+        virtio_gpu_hostmem_map_slice(hm, num[0], num[1], num[2], errp);
+    }
+}
+
+/* Copy a slice, through its udmabuf's own mapping, to or from an fd. */
+static void tester_slice_copy(Object *obj, Visitor *v, const char *name,
+                              void *opaque, Error **errp)
+{
+    VirtIOGPUHostmemTester *t = VIRTIO_GPU_HOSTMEM_TESTER(obj);
+    VirtIOGPUHostmem *hm = tester_region(t, errp);
+    bool to_fd = !strcmp(name, "slice-read");
+    uint64_t res;
+    off_t size;
+    ssize_t done;
+    void *p;
+    int fd, dmabuf;
+
+    fd = hm ? tester_args(v, name, "RESOURCE:FDNAME", &res, 1, errp) : -1;
+    if (fd < 0) {
+        return;
+    }
+    dmabuf = virtio_gpu_hostmem_slice_fd(hm, res);
+    size = dmabuf < 0 ? -1 : lseek(dmabuf, 0, SEEK_END);
+    p = size <= 0 ? MAP_FAILED :
+        mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, dmabuf, 0);
+    if (p == MAP_FAILED) {
+        error_setg(errp, "resource %" PRIu64 " has no slice to map", res);
+    } else {
+        done = to_fd ? pwrite(fd, p, size, 0) : pread(fd, p, size, 0);
+        if (done != size) {
+            error_setg(errp, "copied %zd of %jd bytes", done,
+                       (intmax_t)size);
+        }
+        munmap(p, size);
+    }
+    close(fd);
 }
 
 static void tester_unmap(Object *obj, Visitor *v, const char *name,
@@ -191,8 +265,23 @@ static void tester_complete(UserCreatable *uc, Error **errp)
                    t->device);
         return;
     }
+    if (t->slices &&
+        !virtio_gpu_hostmem_enable_slices(&VIRTIO_GPU_BASE(dev)->hostmem,
+                                          errp)) {
+        return;
+    }
     t->dev = object_ref(dev);
     t->hm = &VIRTIO_GPU_BASE(dev)->hostmem;
+}
+
+static bool tester_get_slices(Object *obj, Error **errp)
+{
+    return VIRTIO_GPU_HOSTMEM_TESTER(obj)->slices;
+}
+
+static void tester_set_slices(Object *obj, bool value, Error **errp)
+{
+    VIRTIO_GPU_HOSTMEM_TESTER(obj)->slices = value;
 }
 
 static void tester_init(Object *obj)
@@ -229,6 +318,14 @@ static void tester_class_init(ObjectClass *oc, void *data)
                               NULL, NULL);
     object_class_property_add(oc, "hold-grace-periods", "bool", NULL,
                               tester_hold, NULL, NULL);
+    object_class_property_add_bool(oc, "slices", tester_get_slices,
+                                   tester_set_slices);
+    object_class_property_add(oc, "slice", "str", NULL, tester_slice,
+                              NULL, NULL);
+    object_class_property_add(oc, "slice-read", "str", NULL,
+                              tester_slice_copy, NULL, NULL);
+    object_class_property_add(oc, "slice-write", "str", NULL,
+                              tester_slice_copy, NULL, NULL);
 }
 
 static const TypeInfo tester_info = {

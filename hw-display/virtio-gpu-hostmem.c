@@ -12,6 +12,7 @@
  */
 
 #include "qemu/osdep.h"
+#include "qemu/cutils.h"
 #include "qemu/host-utils.h"
 #include "qemu/lockable.h"
 #include "qemu/log.h"
@@ -24,15 +25,20 @@
 #include "hw/virtio/virtio-gpu-compat.h"
 #include "hw/virtio/virtio-gpu-hostmem.h"
 #include "trace.h"
+#ifdef CONFIG_LINUX
+#include <sys/ioctl.h>
+#include "standard-headers/linux/udmabuf.h"
+#endif
 
 /*
  * Where a mapping is.  A subregion is detached at unmap and goes at the
- * next flush; a backing placed over the heap goes at unmap.
+ * next flush; a backing placed over the heap, or a slice, goes at unmap.
  */
 typedef enum HostmemState {
     HOSTMEM_NEW,
     HOSTMEM_SUBREGION,          /* a subregion of the BAR of its own */
     HOSTMEM_FIXED,              /* mmapped over the heap */
+    HOSTMEM_SLICE,              /* the heap's own pages, and a udmabuf */
     HOSTMEM_DETACHED,           /* unmapped, in the BAR until the flush */
     HOSTMEM_GONE,
 } HostmemState;
@@ -41,6 +47,7 @@ static const char *const hostmem_state_names[] = {
     [HOSTMEM_NEW] = "new",
     [HOSTMEM_SUBREGION] = "subregion",
     [HOSTMEM_FIXED] = "fixed",
+    [HOSTMEM_SLICE] = "slice",
     [HOSTMEM_DETACHED] = "detached",
     [HOSTMEM_GONE] = "gone",
 };
@@ -56,6 +63,7 @@ struct VirtIOGPUHostmemMapping {
     uint64_t offset;
     uint64_t size;
     void *fd_map;               /* our own mmap of an fd backing */
+    int dmabuf;                 /* a slice's udmabuf */
     VirtIOGPUHostmemRelease *release;
     void *opaque;
 };
@@ -63,9 +71,11 @@ struct VirtIOGPUHostmemMapping {
 static void hostmem_set_state(VirtIOGPUHostmemMapping *m, HostmemState to)
 {
     static const uint8_t allowed[] = {
-        [HOSTMEM_NEW] = 1 << HOSTMEM_SUBREGION | 1 << HOSTMEM_FIXED,
+        [HOSTMEM_NEW] = 1 << HOSTMEM_SUBREGION | 1 << HOSTMEM_FIXED |
+                        1 << HOSTMEM_SLICE,
         [HOSTMEM_SUBREGION] = 1 << HOSTMEM_DETACHED,
         [HOSTMEM_FIXED] = 1 << HOSTMEM_GONE,
+        [HOSTMEM_SLICE] = 1 << HOSTMEM_GONE,
         [HOSTMEM_DETACHED] = 1 << HOSTMEM_GONE,
     };
 
@@ -233,14 +243,18 @@ static bool hostmem_restore_heap(VirtIOGPUHostmem *hm, uint64_t offset,
  * the TLBs, KVM's MMU notifier dropped its mappings, and TCG and vhost
  * go through the same host address), so it is released without a grace
  * period.  If the heap cannot be put back, the backing stays mapped and
- * is never released.
+ * is never released.  A slice leaves the guest its pages: closing the
+ * udmabuf unpins them, unless its user still holds a reference.
  */
 static void hostmem_unplace(VirtIOGPUHostmem *hm, VirtIOGPUHostmemMapping *m)
 {
     HostmemRelease *r;
 
     hm->heap_mappings--;
-    if (hostmem_restore_heap(hm, m->offset, m->size)) {
+    if (m->state == HOSTMEM_SLICE) {
+        close(m->dmabuf);
+        hm->slices--;
+    } else if (hostmem_restore_heap(hm, m->offset, m->size)) {
         r = g_new0(HostmemRelease, 1);
         r->resource_id = m->resource_id;
         r->release = m->release;
@@ -265,7 +279,7 @@ static void hostmem_detach(VirtIOGPUHostmem *hm, VirtIOGPUHostmemMapping *m)
     g_hash_table_remove(hm->by_resource, GUINT_TO_POINTER(m->resource_id));
     g_tree_remove(hm->by_offset, &m->offset);
     hm->mapped_bytes -= m->size;
-    if (m->state == HOSTMEM_FIXED) {
+    if (m->state != HOSTMEM_SUBREGION) {
         hostmem_unplace(hm, m);
         return;
     }
@@ -389,17 +403,17 @@ bool virtio_gpu_hostmem_unmap_later(VirtIOGPUHostmem *hm,
                                     uint32_t resource_id)
 {
     VirtIOGPUHostmemMapping *m = hostmem_find(hm, resource_id);
-    bool fixed;
+    bool at_once;
 
     if (!m) {
         /* Unmapped before, still reachable: that, too, waits. */
         return virtio_gpu_hostmem_enabled(hm) &&
                hostmem_detached(hm, resource_id);
     }
-    /* Placed over the heap, it is gone when hostmem_detach() returns. */
-    fixed = m->state == HOSTMEM_FIXED;
+    /* Over the heap, it is gone when hostmem_detach() returns. */
+    at_once = m->state != HOSTMEM_SUBREGION;
     hostmem_detach(hm, m);
-    if (fixed) {
+    if (at_once) {
         return false;
     }
     if (!timer_pending(hm->flush_timer)) {
@@ -418,6 +432,7 @@ bool virtio_gpu_hostmem_init(VirtIOGPUHostmem *hm, Object *owner,
     uint64_t bar_size;
 
     memset(hm, 0, sizeof(*hm));
+    hm->udmabuf_dev = -1;
     if (!max_mappings || max_mappings > VIRTIO_GPU_HOSTMEM_MAPPINGS_MAX) {
         error_setg(errp, "max_mappings=%" PRIu32 " is not between 1 and %d",
                    max_mappings, VIRTIO_GPU_HOSTMEM_MAPPINGS_MAX);
@@ -490,6 +505,10 @@ void virtio_gpu_hostmem_fini(VirtIOGPUHostmem *hm)
         host_memory_backend_set_mapped(hm->heap, false);
         virtio_gpu_del_blocker(&hm->heap_blocker);
         hm->heap = NULL;
+    }
+    if (hm->udmabuf_dev >= 0) {
+        close(hm->udmabuf_dev);
+        hm->udmabuf_dev = -1;
     }
     qemu_bh_delete(hm->release_bh);
     qemu_cond_destroy(&hm->cond);
@@ -743,6 +762,8 @@ static void hostmem_get_stat(Object *obj, Visitor *v, const char *name,
         value = virtio_gpu_hostmem_nr_mappings(hm);
     } else if (!strcmp(name, "x-hostmem-heap-mappings")) {
         value = hm->heap_mappings;
+    } else if (!strcmp(name, "x-hostmem-slices")) {
+        value = hm->slices;
     } else {
         value = hm->pending_releases;
     }
@@ -766,6 +787,8 @@ void virtio_gpu_hostmem_add_properties(VirtIOGPUHostmem *hm, Object *obj)
     object_property_add(obj, "x-hostmem-pending-releases", "uint64",
                         hostmem_get_stat, NULL, NULL, hm);
     object_property_add(obj, "x-hostmem-heap-mappings", "uint64",
+                        hostmem_get_stat, NULL, NULL, hm);
+    object_property_add(obj, "x-hostmem-slices", "uint64",
                         hostmem_get_stat, NULL, NULL, hm);
 }
 
@@ -818,4 +841,144 @@ bool virtio_gpu_hostmem_use_heap(VirtIOGPUHostmem *hm, HostMemoryBackend *heap,
     memory_region_add_subregion_overlap(&hm->bar, 0, &hm->heap_mr, INT_MIN);
     trace_virtio_gpu_hostmem_heap(hm->size, hm->heap_align);
     return true;
+}
+
+#ifdef CONFIG_LINUX
+/* udmabuf's size_limit_mb, a parameter of the host kernel. */
+static uint64_t hostmem_udmabuf_limit(void)
+{
+    g_autofree char *text = NULL;
+    uint64_t mb = 64;           /* the kernel's default */
+
+    if (g_file_get_contents("/sys/module/udmabuf/parameters/size_limit_mb",
+                            &text, NULL, NULL)) {
+        qemu_strtou64(g_strstrip(text), NULL, 10, &mb);
+    }
+    return mb * MiB;
+}
+
+static bool hostmem_udmabuf_open(VirtIOGPUHostmem *hm, Error **errp)
+{
+    int seals = fcntl(hm->heap_fd, F_GET_SEALS);
+
+    /* udmabuf pins pages: their file must neither shrink nor be sealed. */
+    if (seals < 0 || !(seals & F_SEAL_SHRINK) ||
+        seals & (F_SEAL_WRITE | F_SEAL_FUTURE_WRITE)) {
+        error_setg(errp, "hostmem-memdev=%s: udmabuf needs a memfd sealed "
+                   "against shrinking, not writes (memory-backend-memfd, "
+                   "seal=on)",
+                   object_get_canonical_path_component(OBJECT(hm->heap)));
+        return false;
+    }
+    hm->udmabuf_dev = open("/dev/udmabuf", O_RDWR | O_CLOEXEC);
+    if (hm->udmabuf_dev < 0) {
+        error_setg_errno(errp, errno, "slices of the heap need /dev/udmabuf "
+                         "(a host kernel with CONFIG_UDMABUF)");
+        return false;
+    }
+    hm->udmabuf_limit = hostmem_udmabuf_limit();
+    return true;
+}
+
+static int hostmem_udmabuf_create(VirtIOGPUHostmem *hm, uint64_t offset,
+                                  uint64_t size, Error **errp)
+{
+    struct udmabuf_create create = {
+        .memfd = hm->heap_fd,
+        .flags = UDMABUF_FLAGS_CLOEXEC,
+        .offset = hm->heap_fd_offset + offset,
+        .size = size,
+    };
+    int fd = ioctl(hm->udmabuf_dev, UDMABUF_CREATE, &create);
+
+    if (fd < 0) {
+        error_setg_errno(errp, errno, "cannot make a udmabuf of the heap at "
+                         "0x%" PRIx64 "+0x%" PRIx64, offset, size);
+    }
+    return fd;
+}
+#else
+static bool hostmem_udmabuf_open(VirtIOGPUHostmem *hm, Error **errp)
+{
+    error_setg(errp, "slices of the heap need Linux's udmabuf");
+    return false;
+}
+
+static int hostmem_udmabuf_create(VirtIOGPUHostmem *hm, uint64_t offset,
+                                  uint64_t size, Error **errp)
+{
+    g_assert_not_reached();     /* never enabled */
+}
+#endif
+
+bool virtio_gpu_hostmem_enable_slices(VirtIOGPUHostmem *hm, Error **errp)
+{
+    if (!hm->heap) {
+        error_setg(errp, "slices of the heap need a heap (hostmem-memdev=)");
+        return false;
+    }
+    if (hm->udmabuf_dev < 0 && !hostmem_udmabuf_open(hm, errp)) {
+        return false;
+    }
+    trace_virtio_gpu_hostmem_slices(hm->udmabuf_limit);
+    return true;
+}
+
+static bool hostmem_check_slice(VirtIOGPUHostmem *hm, uint64_t offset,
+                                uint64_t size, Error **errp)
+{
+    if (hm->udmabuf_dev < 0) {
+        error_setg(errp, "the region makes no slices");
+        return false;
+    }
+    if (offset % hm->heap_align || size % hm->heap_align) {
+        error_setg(errp, "range 0x%" PRIx64 "+0x%" PRIx64 " is not aligned "
+                   "to the heap's pages (0x%" PRIx64 " bytes)", offset, size,
+                   hm->heap_align);
+        return false;
+    }
+    if (size > hm->udmabuf_limit) {
+        error_setg(errp, "a slice of 0x%" PRIx64 " bytes is larger than "
+                   "udmabuf allows (size_limit_mb=%" PRIu64 ")", size,
+                   hm->udmabuf_limit / MiB);
+        return false;
+    }
+    return true;
+}
+
+int virtio_gpu_hostmem_map_slice(VirtIOGPUHostmem *hm, uint32_t resource_id,
+                                 uint64_t offset, uint64_t size,
+                                 Error **errp)
+{
+    static const VirtIOGPUHostmemBacking none;
+    VirtIOGPUHostmemMapping *m;
+    int fd;
+
+    if (!hostmem_check(hm, resource_id, offset, size, true, errp) ||
+        !hostmem_check_slice(hm, offset, size, errp)) {
+        trace_virtio_gpu_hostmem_reject(resource_id, offset, size);
+        return -1;
+    }
+    fd = hostmem_udmabuf_create(hm, offset, size, errp);
+    if (fd < 0) {
+        trace_virtio_gpu_hostmem_reject(resource_id, offset, size);
+        return -1;
+    }
+    /* A subregion unmapped there would hide the heap until the flush. */
+    virtio_gpu_hostmem_flush(hm);
+    m = hostmem_new_mapping(resource_id, offset, size, &none);
+    m->dmabuf = fd;
+    hostmem_set_state(m, HOSTMEM_SLICE);
+    hostmem_add(hm, m);
+    hm->heap_mappings++;
+    hm->slices++;
+    trace_virtio_gpu_hostmem_slice(resource_id, offset, size, fd);
+    return fd;
+}
+
+int virtio_gpu_hostmem_slice_fd(VirtIOGPUHostmem *hm, uint32_t resource_id)
+{
+    VirtIOGPUHostmemMapping *m = hostmem_find(hm, resource_id);
+
+    return m && m->state == HOSTMEM_SLICE ? m->dmabuf : -1;
 }

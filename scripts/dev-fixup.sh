@@ -12,7 +12,7 @@ set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 . "$top/scripts/line.sh"
 pattern=$1
-dev=${2:-$top/build/$LINE/dev}
+dev=$(realpath "${2:-$top/build/$LINE/dev}")
 "$top/scripts/dev-sync.sh" "$dev"
 cd "$dev"
 git() { command git -c user.name=x -c user.email=x@x "$@"; }

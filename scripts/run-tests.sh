@@ -32,6 +32,13 @@ if [ -n "${DEB_DIR:-}" ]; then
         --timeout "${GUEST_TIMEOUT:-300}" || rc=1
     taps="$taps $DEB_DIR/guest.tap"
 fi
+# The udmabuf lane: an L1 host whose kernel has /dev/udmabuf.
+if [ -n "${L1_IMG_DIR:-}" ]; then
+    echo "== the udmabuf lane: Debian's 6.12 kernel as an L1 host under TCG"
+    QEMU="$obj/qemu-system-x86_64" python3 "$top/scripts/udmabuf/run-l1.py" \
+        "$L1_IMG_DIR" "$obj" --tap "$obj/udmabuf.tap" || rc=1
+    taps="$taps $obj/udmabuf.tap"
+fi
 python3 "$top/scripts/summarize-tests.py" "$obj/meson-logs/testlog.json" \
     $taps || rc=1
 exit $rc

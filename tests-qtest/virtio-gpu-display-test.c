@@ -206,6 +206,42 @@ static void test_scanout_guest(void *obj, void *data, QGuestAllocator *alloc)
     stop(gpu);
 }
 
+/*
+ * The 2D device's GUEST blob, in two page-aligned entries: QEMU joins
+ * them into one udmabuf of the guest's RAM (a memfd), and scans that out
+ * with no copy.  The udmabuf goes with the blob.
+ */
+static void test_scanout_udmabuf(void *obj, void *data,
+                                 QGuestAllocator *alloc)
+{
+    const uint64_t blob = F(VIRTIO_GPU_F_RESOURCE_BLOB);
+    const uint32_t size = ROUND_UP(BLOB_SIZE, 8192);
+    QVirtioGpu *gpu = obj;
+    uint64_t guest;
+
+    g_assert_cmphex(qvirtio_gpu_start(gpu, alloc, blob) & blob, ==, blob);
+    guest = qvirtio_gpu_alloc_backing(gpu, size);
+    g_assert_cmphex(guest % 4096, ==, 0);
+    write_frame(gpu, guest, NULL, 3);
+    g_assert_cmphex(qvirtio_gpu_create_blob(gpu, 5, 0,
+                        VIRTIO_GPU_BLOB_MEM_GUEST, 0, 0, size, guest, 2, size),
+                    ==, VIRTIO_GPU_RESP_OK_NODATA);
+    g_assert_cmpint(qvirtio_gpu_qemu_dmabufs(), ==, 1);
+    g_assert_cmphex(show(gpu, 5), ==, VIRTIO_GPU_RESP_OK_NODATA);
+    check_screen(gpu, 3);
+
+    write_frame(gpu, guest, NULL, 4);
+    g_assert_cmphex(flush(gpu, 5), ==, VIRTIO_GPU_RESP_OK_NODATA);
+    check_screen(gpu, 4);
+
+    g_assert_cmphex(qvirtio_gpu_resource_cmd(gpu,
+                        VIRTIO_GPU_CMD_RESOURCE_UNREF, 5),
+                    ==, VIRTIO_GPU_RESP_OK_NODATA);
+    g_assert_cmpint(qvirtio_gpu_qemu_dmabufs(), ==, 0);
+    qvirtio_gpu_free_backing(gpu, guest);
+    qvirtio_gpu_stop(gpu);
+}
+
 /* A HOST3D blob, written through the BAR, on the scanout. */
 static void test_scanout_host(void *obj, void *data, QGuestAllocator *alloc)
 {
@@ -334,6 +370,8 @@ static void register_virtio_gpu_display_test(void)
     qos_add_test("scanout-guest", "virtio-gpu-blob", test_scanout_guest,
                  NULL);
     qos_add_test("scanout-host", "virtio-gpu-blob", test_scanout_host, NULL);
+    qos_add_test("scanout-udmabuf", "virtio-gpu-udmabuf",
+                 test_scanout_udmabuf, NULL);
     qos_add_test("scanout-bad", "virtio-gpu-blob", test_scanout_bad, NULL);
     qos_add_test("no-migration", "virtio-gpu-blob", test_no_migration, NULL);
 }

@@ -719,6 +719,218 @@ static void test_heap_refused(void)
                   "nothing");
 }
 
+/* ---- slices of the heap: udmabufs of its own pages ---- */
+
+/* object-add of a tester that makes slices; NULL, or the error's text. */
+static char *slicer_add(QTestState *qts)
+{
+    QDict *rsp;
+    char *err = NULL;
+
+    qvirtio_gpu_load_tester(qts);
+    rsp = qtest_qmp(qts, "{'execute': 'object-add', 'arguments':"
+                    " {'qom-type': 'x-virtio-gpu-hostmem-tester',"
+                    " 'id': 'slicer', 'device': %s, 'slices': true}}",
+                    GPU_PATH);
+    if (qdict_haskey(rsp, "error")) {
+        err = g_strdup(qdict_get_str(qdict_get_qdict(rsp, "error"), "desc"));
+    }
+    qobject_unref(rsp);
+    return err;
+}
+
+/* qom-set of the slicer's @prop to @value; NULL, or the error's text. */
+static char *slicer_set(Map *m, const char *prop, const char *value)
+{
+    QDict *rsp = qtest_qmp(m->d->qts, "{'execute': 'qom-set', 'arguments':"
+                           " {'path': '/objects/slicer', 'property': %s,"
+                           " 'value': %s}}", prop, value);
+    char *err = NULL;
+
+    if (qdict_haskey(rsp, "error")) {
+        err = g_strdup(qdict_get_str(qdict_get_qdict(rsp, "error"), "desc"));
+    }
+    qobject_unref(rsp);
+    return err;
+}
+
+static char *slice_at(Map *m, uint32_t resource, uint64_t offset,
+                      uint64_t size)
+{
+    g_autofree char *arg = g_strdup_printf("%u:0x%" PRIx64 ":0x%" PRIx64,
+                                           resource, offset, size);
+
+    return slicer_set(m, "slice", arg);
+}
+
+/* An error was returned, and it says @why. */
+static void assert_error(const char *err, const char *why)
+{
+    if (!err || !strstr(err, why)) {
+        g_error("expected \"%s\" in: %s", why, err ?: "(no error)");
+    }
+}
+
+static void slice_refused(Map *m, uint32_t resource, uint64_t offset,
+                          uint64_t size, const char *why)
+{
+    g_autofree char *err = slice_at(m, resource, offset, size);
+
+    assert_error(err, why);
+}
+
+/* Copy @resource's slice to the test's memfd, or (@read false) back. */
+static char *slice_copy(Map *m, uint32_t resource, bool read)
+{
+    g_autofree char *arg = g_strdup_printf("%u:hm", resource);
+    int fd = dup(m->memfd);
+
+    qobject_unref(qtest_qmp_fds(m->d->qts, &fd, 1, "{'execute': 'getfd',"
+                                " 'arguments': {'fdname': 'hm'}}"));
+    close(fd);
+    return slicer_set(m, read ? "slice-read" : "slice-write", arg);
+}
+
+/* A heap of @size with a slicer on its device. */
+static Map *slices_start(uint64_t size)
+{
+    Map *m = map_start_heap(size, true);
+    g_autofree char *err = slicer_add(m->d->qts);
+
+    g_assert_null(err);
+    return m;
+}
+
+/*
+ * A slice is the heap's own pages: what the guest wrote through the BAR
+ * is in the udmabuf, what is written to the udmabuf shows in the BAR,
+ * and the pages stay the guest's after the slice goes, unpinned.
+ */
+static void test_slice_bytes(void)
+{
+    Map *m = slices_start(1 * MiB);
+    const uint64_t off = 64 * KiB, size = 64 * KiB;
+    g_autofree uint8_t *pattern = g_malloc(size);
+    size_t i;
+
+    for (i = 0; i < size; i++) {
+        pattern[i] = i * 3 + 11;
+    }
+    qpci_memwrite(m->d->pdev, m->bar, off, pattern, size);
+    g_assert_null(slice_at(m, 1, off, size));
+    g_assert_cmpuint(hm_stat(m, "x-hostmem-slices"), ==, 1);
+    g_assert_cmpuint(hm_stat(m, "x-hostmem-heap-mappings"), ==, 1);
+    g_assert_cmpint(qvirtio_gpu_qemu_dmabufs(), ==, 1);
+
+    g_assert_null(slice_copy(m, 1, true));
+    g_assert_cmpmem(m->mem, size, pattern, size);
+    for (i = 0; i < size; i++) {
+        m->mem[i] = i * 7 + 1;
+    }
+    g_assert_null(slice_copy(m, 1, false));
+    assert_bar_bytes(m, off, m->mem, size);
+    assert_bar_zero(m, off + size, 4 * KiB);
+
+    /* Unmapped: no udmabuf left, the guest's bytes in the heap. */
+    g_assert_null(unmap(m, 1));
+    g_assert_cmpuint(hm_stat(m, "x-hostmem-slices"), ==, 0);
+    g_assert_cmpuint(hm_stat(m, "x-hostmem-heap-mappings"), ==, 0);
+    g_assert_cmpint(qvirtio_gpu_qemu_dmabufs(), ==, 0);
+    assert_bar_bytes(m, off, m->mem, size);
+    map_stop(m);
+}
+
+/* udmabuf's size_limit_mb on this kernel, in bytes. */
+static uint64_t udmabuf_limit(void)
+{
+    g_autofree char *text = NULL;
+
+    if (!g_file_get_contents("/sys/module/udmabuf/parameters/size_limit_mb",
+                             &text, NULL, NULL)) {
+        return 64 * MiB;
+    }
+    return g_ascii_strtoull(text, NULL, 10) * MiB;
+}
+
+/*
+ * What a guest may ask for wrongly: slices past the heap, misaligned,
+ * over a mapping or another slice, larger than udmabuf takes; mappings
+ * over a slice.  All refused, nothing made; and a reset with slices and
+ * placed blobs live leaves no udmabuf behind.
+ */
+static void test_slice_refused(void)
+{
+    uint64_t limit = udmabuf_limit();
+    uint64_t heap = pow2ceil(limit + 4 * KiB);
+    Map *m = slices_start(heap);
+    g_autofree char *err = NULL;
+
+    g_assert_null(slice_at(m, 1, 64 * KiB, 64 * KiB));
+    map_ok(m, 2, 256 * KiB, 64 * KiB);
+    slice_refused(m, 3, 96 * KiB, 4 * KiB, "overlaps resource 1");
+    slice_refused(m, 3, 252 * KiB, 8 * KiB, "overlaps resource 2");
+    map_refused(m, 3, 124 * KiB, 8 * KiB, "overlaps resource 1");
+    slice_refused(m, 1, 512 * KiB, 4 * KiB, "resource 1 is mapped already");
+    slice_refused(m, 3, 512 * KiB + 512, 4 * KiB, "multiple of the page");
+    slice_refused(m, 3, 512 * KiB, 0, "multiple of the page");
+    slice_refused(m, 3, heap - 4 * KiB, 8 * KiB, "outside the region");
+    slice_refused(m, 3, 0xfffffffffffff000ull, 0x2000, "outside the region");
+    slice_refused(m, 3, heap - limit - 4 * KiB, limit + 4 * KiB,
+                  "larger than udmabuf allows");
+    g_assert_cmpuint(hm_stat(m, "x-hostmem-slices"), ==, 1);
+    g_assert_cmpint(qvirtio_gpu_qemu_dmabufs(), ==, 1);
+
+    /* No slice, nothing to copy. */
+    err = slice_copy(m, 2, true);
+    assert_error(err, "has no slice");
+
+    /* The largest slice udmabuf takes is fine. */
+    g_assert_null(slice_at(m, 4, heap - limit, limit));
+    g_assert_cmpint(qvirtio_gpu_qemu_dmabufs(), ==, 2);
+
+    reset_machine(m);
+    g_assert_cmpuint(hm_stat(m, "x-hostmem-slices"), ==, 0);
+    g_assert_cmpuint(hm_stat(m, "x-hostmem-heap-mappings"), ==, 0);
+    g_assert_cmpint(qvirtio_gpu_qemu_dmabufs(), ==, 0);
+    wait_released(m);
+    reenable_bar(m);
+    g_assert_null(slice_at(m, 1, 0, 4 * KiB));
+    map_stop(m);
+}
+
+/* Where slices cannot be made, the tester, as a device would, fails. */
+static void test_slices_refused(void)
+{
+    Dev *d = dev_start("virtio-gpu-pci", ",hostmem=1M");
+    g_autofree char *no_heap = slicer_add(d->qts);
+    g_autofree char *unsealed = NULL;
+
+    assert_error(no_heap, "need a heap (hostmem-memdev=)");
+    dev_stop(d);
+
+    d = dev_start("virtio-gpu-pci", ",hostmem=1M,hostmem-memdev=heap "
+                  "-object memory-backend-memfd,id=heap,size=1M,seal=off");
+    unsealed = slicer_add(d->qts);
+    assert_error(unsealed, "udmabuf needs a memfd sealed against shrinking");
+    dev_stop(d);
+}
+
+/*
+ * This host has no /dev/udmabuf (the udmabuf lane runs the tests that
+ * need it, in a kernel that has it): slices, and the 2D device's blobs,
+ * are refused with the reason.
+ */
+static void test_no_udmabuf(void)
+{
+    Dev *d = dev_start("virtio-gpu-pci", ",hostmem=1M,hostmem-memdev=heap "
+                       "-object memory-backend-memfd,id=heap,size=1M");
+    g_autofree char *err = slicer_add(d->qts);
+
+    assert_error(err, "slices of the heap need /dev/udmabuf");
+    dev_stop(d);
+    check_refused("virtio-gpu-pci,blob=on", "udmabuf");
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -740,5 +952,16 @@ int main(int argc, char **argv)
     qtest_add_func("/virtio-gpu/hostmem/heap/map", test_heap_map);
     qtest_add_func("/virtio-gpu/hostmem/heap/many", test_heap_many);
     qtest_add_func("/virtio-gpu/hostmem/heap/refused", test_heap_refused);
+    qtest_add_func("/virtio-gpu/hostmem/slices/refused", test_slices_refused);
+    /* The udmabuf lane (make check-udmabuf) checks that these ran. */
+    if (access("/dev/udmabuf", R_OK | W_OK) == 0) {
+        qtest_add_func("/virtio-gpu/hostmem/udmabuf/slice-bytes",
+                       test_slice_bytes);
+        qtest_add_func("/virtio-gpu/hostmem/udmabuf/slice-refused",
+                       test_slice_refused);
+    } else {
+        qtest_add_func("/virtio-gpu/hostmem/udmabuf/absent",
+                       test_no_udmabuf);
+    }
     return g_test_run();
 }

@@ -104,8 +104,13 @@ typedef struct VirtIOGPUHostmem {
     int heap_fd;
     uint64_t heap_fd_offset;
     uint64_t heap_align;        /* the backend's page size */
-    unsigned heap_mappings;     /* blobs placed over the heap */
+    unsigned heap_mappings;     /* blobs placed over the heap, slices */
     Error *heap_blocker;        /* its pages are not migrated */
+
+    /* Slices of the heap: /dev/udmabuf, or -1 until enabled */
+    int udmabuf_dev;
+    uint64_t udmabuf_limit;     /* the largest udmabuf (size_limit_mb) */
+    unsigned slices;            /* live */
 } VirtIOGPUHostmem;
 
 /*
@@ -126,6 +131,29 @@ void virtio_gpu_hostmem_fini(VirtIOGPUHostmem *hm);
  */
 bool virtio_gpu_hostmem_use_heap(VirtIOGPUHostmem *hm, HostMemoryBackend *heap,
                                  Error **errp);
+
+/*
+ * Slices of the heap: the heap's own pages at a range, shared as a
+ * udmabuf (a dma-buf) with the renderer or a display.  They need
+ * /dev/udmabuf and a heap sealed against shrinking (seal=on); a device
+ * that uses them enables them at realize, where a host without them
+ * fails with the reason.
+ */
+bool virtio_gpu_hostmem_enable_slices(VirtIOGPUHostmem *hm, Error **errp);
+
+/*
+ * Give [@offset, @offset + @size) of the heap to @resource_id, checked
+ * as virtio_gpu_hostmem_map() checks a mapping, and return a udmabuf of
+ * it, or -1.  The guest keeps reaching the range, the same pages.  The
+ * region owns the fd and closes it when the resource is unmapped: the
+ * pages stay pinned until then, and after that as long as a user holds
+ * a reference of its own (a dup or an import).
+ */
+int virtio_gpu_hostmem_map_slice(VirtIOGPUHostmem *hm, uint32_t resource_id,
+                                 uint64_t offset, uint64_t size,
+                                 Error **errp);
+/* @resource_id's slice, or -1 if it has none: owned by the region. */
+int virtio_gpu_hostmem_slice_fd(VirtIOGPUHostmem *hm, uint32_t resource_id);
 
 static inline bool virtio_gpu_hostmem_enabled(VirtIOGPUHostmem *hm)
 {
@@ -181,7 +209,7 @@ void virtio_gpu_hostmem_unmap_all(VirtIOGPUHostmem *hm);
 /*
  * Read-only statistics as QOM properties on @obj (x-hostmem-mappings,
  * x-hostmem-mapped-bytes, x-hostmem-pending-releases,
- * x-hostmem-heap-mappings).  Tests drive the
+ * x-hostmem-heap-mappings, x-hostmem-slices).  Tests drive the
  * region with an x-virtio-gpu-hostmem-tester object.
  */
 void virtio_gpu_hostmem_add_properties(VirtIOGPUHostmem *hm, Object *obj);

@@ -1,13 +1,15 @@
 #!/bin/sh
 # Fetch the newest kernel of the line (LINE_KERNEL, an apt-cache search
-# pattern: Debian 12's 6.1, trixie's 6.12) with apt-get download and
-# unpack it, cached under OUT.  A line with a root runs this in it.
-#   scripts/guest/fetch-kernel.sh OUT
+# pattern: Debian 12's 6.1, trixie's 6.12; or another conf setting that
+# KIND names, LINE_L1_KERNEL) with apt-get download and unpack it, cached
+# under OUT.  A line with a root runs this in it.
+#   scripts/guest/fetch-kernel.sh OUT [KIND]
 # Prints the unpacked root's path.
 set -eu
 top=$(cd "$(dirname "$0")/../.." && pwd)
 . "$top/scripts/line.sh"
 out=$(realpath -m "$1")
+[ "${2:-}" = l1 ] && LINE_KERNEL=$LINE_L1_KERNEL
 die() { echo "fetch-kernel: error: $*" >&2; exit 1; }
 
 if [ -f "$out/.stamp" ]; then

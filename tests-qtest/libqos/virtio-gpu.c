@@ -30,7 +30,8 @@ static void *qvirtio_gpu_pci_get_driver(void *object, const char *interface)
         !g_strcmp0(interface, "virtio-gpu-blob-noregion") ||
         !g_strcmp0(interface, "virtio-gpu-blob-maplimit") ||
         !g_strcmp0(interface, "virtio-gpu-venus") ||
-        !g_strcmp0(interface, "virtio-gpu-venus-inproc")) {
+        !g_strcmp0(interface, "virtio-gpu-venus-inproc") ||
+        !g_strcmp0(interface, "virtio-gpu-udmabuf")) {
         return &v->gpu;
     }
     if (!g_strcmp0(interface, "virtio")) {
@@ -387,18 +388,34 @@ uint64_t qvirtio_gpu_qemu_cpu_ns(QVirtioGpu *gpu)
     return total;
 }
 
-int qvirtio_gpu_qemu_fd_count(QVirtioGpu *gpu)
+/* QEMU's file descriptors whose target starts with @kind, or all. */
+static int qemu_fds(const char *kind)
 {
     g_autofree char *fds = g_strdup_printf("/proc/%d/fd", qemu_pid());
     GDir *dir = g_dir_open(fds, 0, NULL);
+    const char *name;
     int n = 0;
 
     g_assert_nonnull(dir);
-    while (g_dir_read_name(dir)) {
-        n++;
+    while ((name = g_dir_read_name(dir))) {
+        g_autofree char *path = g_strdup_printf("%s/%s", fds, name);
+        g_autofree char *target = g_file_read_link(path, NULL);
+
+        n += !kind || (target && g_str_has_prefix(target, kind));
     }
     g_dir_close(dir);
     return n;
+}
+
+int qvirtio_gpu_qemu_fd_count(QVirtioGpu *gpu)
+{
+    return qemu_fds(NULL);
+}
+
+int qvirtio_gpu_qemu_dmabufs(void)
+{
+    /* the link's name since Linux 5.3, and before */
+    return qemu_fds("/dmabuf:") + qemu_fds("anon_inode:dmabuf");
 }
 
 uint8_t *qvirtio_gpu_screendump(QVirtioGpu *gpu, int *width, int *height)
@@ -484,6 +501,25 @@ static void virtio_gpu_register_nodes(void)
     register_gl_variant("virtio-gpu-gl-pci-venus",
                         "addr=04.0,venus=on,blob=on,hostmem=64M",
                         "virtio-gpu-venus");
+    /*
+     * The 2D device's blobs: guest RAM from a memfd, its pages joined by
+     * udmabuf.  Only where /dev/udmabuf is (the udmabuf lane); elsewhere
+     * the device refuses blob=on, as virtio-gpu-hostmem-test checks.
+     */
+    if (access("/dev/udmabuf", R_OK | W_OK) == 0) {
+        QOSGraphEdgeOptions u = {
+            .extra_device_opts = "addr=04.0,blob=on",
+            .before_cmd_line = "-object memory-backend-memfd,id=ram,"
+                               "size=128M -machine memory-backend=ram",
+            .after_cmd_line = "-vga none",
+        };
+
+        add_qpci_address(&u, &addr);
+        qos_node_create_driver_named("virtio-gpu-pci-udmabuf",
+                                     "virtio-gpu-pci", virtio_gpu_pci_create);
+        qos_node_consumes("virtio-gpu-pci-udmabuf", "pci-bus", &u);
+        qos_node_produces("virtio-gpu-pci-udmabuf", "virtio-gpu-udmabuf");
+    }
     /* venus in QEMU's process: Vulkan memory the guest can map */
     if (QVIRTIO_GPU_HAS_VENUS_IN_PROCESS) {
         register_gl_variant("virtio-gpu-gl-pci-venus-inproc",

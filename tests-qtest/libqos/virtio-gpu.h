@@ -125,6 +125,8 @@ void qvirtio_gpu_virgl_buffer_object(QVirtioGpu *gpu, uint32_t ctx,
 uint64_t qvirtio_gpu_qemu_cpu_ns(QVirtioGpu *gpu);
 /* The file descriptors the QEMU process holds, for leak checks. */
 int qvirtio_gpu_qemu_fd_count(QVirtioGpu *gpu);
+/* The dma-bufs among them (udmabufs the device holds, pinning pages). */
+int qvirtio_gpu_qemu_dmabufs(void);
 
 /* screendump of the console, as RGB bytes; g_free() it. */
 uint8_t *qvirtio_gpu_screendump(QVirtioGpu *gpu, int *width, int *height);

@@ -1,0 +1,23 @@
+#!/bin/sh
+# Inside the L1 host (scripts/udmabuf/run-l1.py): a kernel with
+# /dev/udmabuf.  Runs the tests that need it, as TAP on stdout.
+#   scripts/udmabuf/in-l1.sh OBJ_DIR
+set -u
+obj=$1
+if [ ! -c /dev/udmabuf ]; then
+    echo "not ok 1 /udmabuf/device: the L1 kernel has no /dev/udmabuf"
+    exit 1
+fi
+echo "# $(uname -r), udmabuf size_limit_mb=$(cat /sys/module/udmabuf/parameters/size_limit_mb)"
+# The root is read-only: the tests make their files in /tmp.
+obj=$(realpath "$obj")
+cd /tmp || exit 1
+export QTEST_QEMU_BINARY="$obj/qemu-system-x86_64"
+rc=0
+"$obj/tests/qtest/virtio-gpu-hostmem-test" --tap -k \
+    -p /x86_64/virtio-gpu/hostmem/udmabuf || rc=1
+# the 2D device's GUEST blobs through udmabuf (qos takes full paths only)
+"$obj/tests/qtest/qos-test" --tap -k -p "/x86_64/pc/i440FX-pcihost/\
+pci-bus-pc/pci-bus/virtio-gpu-pci-udmabuf/virtio-gpu-udmabuf/\
+virtio-gpu-udmabuf-tests/scanout-udmabuf" || rc=1
+exit $rc

@@ -1,0 +1,108 @@
+#!/usr/bin/env python3
+"""The udmabuf lane: boot a Debian 6.12 kernel, which has /dev/udmabuf
+built in, as an L1 host under TCG with this machine's root (or the line's
+Debian root, when run in it) read-only over 9p, and run there the tests
+that need udmabuf (scripts/udmabuf/in-l1.sh).  Prints their TAP and a
+closing "N passed, N failed"; exits non-zero on any failure, and when a
+test the lane exists for did not run.
+
+    run-l1.py IMAGE_DIR OBJ_DIR [--tap FILE] [--timeout S]
+
+The L1's whole console goes to OBJ_DIR/udmabuf-l1.log.
+
+The L1 runs on $QEMU (default: build/$BASE/obj/qemu-system-x86_64).
+"""
+import argparse
+import os
+import re
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "guest"))
+import guestvm  # noqa: E402
+
+# The tests this lane is for: each must have run, and passed.
+REQUIRED = [
+    "/virtio-gpu/hostmem/udmabuf/slice-bytes",
+    "/virtio-gpu/hostmem/udmabuf/slice-refused",
+    "/pc/i440FX-pcihost/pci-bus-pc/pci-bus/virtio-gpu-pci-udmabuf/"
+    "virtio-gpu-udmabuf/virtio-gpu-udmabuf-tests/scanout-udmabuf",
+]
+
+
+def l1_command(image, obj, serial):
+    return [guestvm.qemu_binary(), "-M", "q35", "-m", "4096", "-smp", "2",
+            "-cpu", "max", "-accel", "tcg", "-nodefaults", "-no-reboot",
+            "-display", "none", "-vga", "none", "-monitor", "none",
+            "-fsdev", "local,id=hostroot,path=/,security_model=none,"
+            "readonly=on,multidevs=remap",
+            "-device", "virtio-9p-pci,fsdev=hostroot,mount_tag=hostroot",
+            "-kernel", os.path.join(image, "vmlinuz"),
+            "-initrd", os.path.join(image, "initrd.gz"),
+            "-append", "console=ttyS0 panic=-1 loglevel=4 l1.top=%s l1.obj=%s"
+            % (guestvm.TOP, os.path.abspath(obj)),
+            "-serial", "file:" + serial]
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("image")
+    ap.add_argument("obj")
+    ap.add_argument("--tap")
+    ap.add_argument("--timeout", type=int, default=900)
+    args = ap.parse_args()
+
+    serial = os.path.join(args.obj, "udmabuf-l1.log")
+    start = time.monotonic()
+    try:
+        subprocess.run(l1_command(args.image, args.obj, serial),
+                       timeout=args.timeout, check=False,
+                       stdin=subprocess.DEVNULL)
+        timed_out = False
+    except subprocess.TimeoutExpired:
+        timed_out = True
+    elapsed = time.monotonic() - start
+    with open(serial, errors="replace") as f:
+        log = f.read().replace("\r", "")
+
+    m = re.search(r"L1-BEGIN\n(.*?)L1-END (\d+)", log, re.S)
+    body = m.group(1) if m else log[-3000:]
+    results = []
+    for line in body.splitlines():
+        t = re.match(r"(not ok|ok) \d+ (\S+)", line)
+        if t:
+            results.append((t.group(1) == "ok", t.group(2)))
+        elif line.startswith("#") and "starting QEMU" not in line:
+            print(line)
+    ran = {name.replace("/x86_64", "", 1) for ok, name in results}
+    for name in REQUIRED:
+        if name not in ran:
+            results.append((False, name + " (did not run)"))
+    if timed_out:
+        results.append((False, "the L1 host finished within %d s"
+                        % args.timeout))
+    elif not m:
+        results.append((False, "the L1 host ran the lane (serial log: %s)"
+                        % body[-500:].strip()))
+    elif m.group(2) != "0":
+        results.append((False, "in-l1.sh exited 0 (exit %s)" % m.group(2)))
+
+    tap = ["TAP version 13"]
+    for i, (ok, what) in enumerate(results, 1):
+        tap.append("%s %d udmabuf lane: %s" % ("ok" if ok else "not ok", i,
+                                               what))
+    tap.append("1..%d" % len(results))
+    print("\n".join(tap))
+    if args.tap:
+        with open(args.tap, "w") as f:
+            f.write("\n".join(tap) + "\n")
+    failed = sum(not ok for ok, _ in results)
+    print("# udmabuf lane: L1 boot and tests took %.0f s" % elapsed)
+    print("%d passed, %d failed" % (len(results) - failed, failed))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
