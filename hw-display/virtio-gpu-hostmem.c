@@ -519,6 +519,11 @@ void virtio_gpu_hostmem_fini(VirtIOGPUHostmem *hm)
     hm->size = 0;
 }
 
+uint64_t virtio_gpu_hostmem_blob_alignment(VirtIOGPUHostmem *hm)
+{
+    return hm->heap ? hm->heap_align : qemu_real_host_page_size();
+}
+
 bool virtio_gpu_hostmem_full(VirtIOGPUHostmem *hm, bool fd)
 {
     /* Detached mappings leave in the update that adds the next one. */

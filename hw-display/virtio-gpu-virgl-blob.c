@@ -417,6 +417,23 @@ static uint64_t virtio_gpu_virgl_dying_hostmem(VirtIOGPU *g)
     return bytes;
 }
 
+/* A size or offset the guest promised to align (BLOB_ALIGNMENT), or not. */
+static bool virtio_gpu_virgl_blob_aligned(VirtIOGPU *g, uint64_t value,
+                                          const char *what)
+{
+    VirtIOGPUHostmem *hm = &g->parent_obj.hostmem;
+
+    if (virtio_gpu_hostmem_blob_aligned(hm,
+            virtio_vdev_has_feature(VIRTIO_DEVICE(g),
+                                    VIRTIO_GPU_F_BLOB_ALIGNMENT), value)) {
+        return true;
+    }
+    qemu_log_mask(LOG_GUEST_ERROR, "%s: %s 0x%" PRIx64 " breaks "
+                  "blob_alignment 0x%" PRIx64 "\n", __func__, what, value,
+                  virtio_gpu_hostmem_blob_alignment(hm));
+    return false;
+}
+
 void virtio_gpu_virgl_create_blob(VirtIOGPU *g,
                                   struct virtio_gpu_ctrl_command *cmd)
 {
@@ -433,7 +450,8 @@ void virtio_gpu_virgl_create_blob(VirtIOGPU *g,
     if (!virtio_gpu_virgl_new_id_ok(g, cblob.resource_id, cmd, __func__)) {
         return;
     }
-    if (!virtio_gpu_virgl_blob_params_ok(&cblob, &host)) {
+    if (!virtio_gpu_virgl_blob_params_ok(&cblob, &host) ||
+        !virtio_gpu_virgl_blob_aligned(g, cblob.size, "size")) {
         cmd->error = VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER;
         return;
     }
@@ -532,6 +550,10 @@ void virtio_gpu_virgl_map_blob(VirtIOGPU *g,
         !(r->blob_flags & VIRTIO_GPU_BLOB_FLAG_USE_MAPPABLE)) {
         qemu_log_mask(LOG_GUEST_ERROR, "%s: resource %u is not mappable\n",
                       __func__, mblob.resource_id);
+        cmd->error = VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER;
+        return;
+    }
+    if (!virtio_gpu_virgl_blob_aligned(g, mblob.offset, "offset")) {
         cmd->error = VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER;
         return;
     }

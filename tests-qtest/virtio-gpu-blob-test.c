@@ -28,6 +28,8 @@
 
 #define BLOB_FEATURES ((1ull << VIRTIO_GPU_F_VIRGL) | \
                        (1ull << VIRTIO_GPU_F_RESOURCE_BLOB))
+/* virtio 1.4's VIRTIO_GPU_F_BLOB_ALIGNMENT, newer than the headers */
+#define F_ALIGN (1ull << 5)
 #define CTX 1
 #define GPU_PATH "/machine/peripheral-anon/device[0]/virtio-backend"
 
@@ -53,13 +55,14 @@ static int hostmem_bar(QPCIDevice *pdev)
     return -1;
 }
 
-static Blob start(void *obj, QGuestAllocator *alloc)
+/* The device started with @features, all of which it must offer. */
+static Blob start_with(void *obj, QGuestAllocator *alloc, uint64_t features)
 {
     Blob b = { .gpu = obj };
     int bar;
 
-    g_assert_cmphex(qvirtio_gpu_start(b.gpu, alloc, BLOB_FEATURES) &
-                    BLOB_FEATURES, ==, BLOB_FEATURES);
+    g_assert_cmphex(qvirtio_gpu_start(b.gpu, alloc, features) & features,
+                    ==, features);
     bar = b.gpu->pdev ? hostmem_bar(b.gpu->pdev) : -1;
     if (bar >= 0) {
         b.bar = qpci_iomap(b.gpu->pdev, bar, &b.bar_size);
@@ -67,6 +70,11 @@ static Blob start(void *obj, QGuestAllocator *alloc)
     g_assert_cmphex(qvirtio_gpu_ctx_create(b.gpu, CTX, 0), ==,
                     VIRTIO_GPU_RESP_OK_NODATA);
     return b;
+}
+
+static Blob start(void *obj, QGuestAllocator *alloc)
+{
+    return start_with(obj, alloc, BLOB_FEATURES);
 }
 
 static void stop(Blob *b)
@@ -817,10 +825,60 @@ static void test_no_region(void *obj, void *data, QGuestAllocator *alloc)
     Blob b = start(obj, alloc);
     QVirtioGpu *gpu = b.gpu;
 
+    /* Nowhere to map: no alignment to offer. */
+    g_assert_cmphex(qvirtio_get_features(gpu->vdev) & F_ALIGN, ==, 0);
     host3d_blob(gpu, 1, 4096);
     g_assert_cmphex(map_blob(gpu, 1, 0, NULL), ==, VIRTIO_GPU_RESP_ERR_UNSPEC);
     g_assert_cmphex(unmap_blob(gpu, 1), ==, VIRTIO_GPU_RESP_OK_NODATA);
     g_assert_cmphex(unref(gpu, 1), ==, VIRTIO_GPU_RESP_OK_NODATA);
+    stop(&b);
+}
+
+/*
+ * VIRTIO_GPU_F_BLOB_ALIGNMENT: offered with blob_alignment, the host's
+ * page size (there is no heap here).  Negotiated, blob sizes and
+ * MAP_BLOB offsets off it are refused, not rounded.
+ */
+static void test_alignment(void *obj, void *data, QGuestAllocator *alloc)
+{
+    Blob b = start_with(obj, alloc, BLOB_FEATURES | F_ALIGN);
+    QVirtioGpu *gpu = b.gpu;
+    uint32_t page = getpagesize();
+    uint64_t guest = qvirtio_gpu_alloc_backing(gpu, 2 * page);
+
+    g_assert_cmpuint(qvirtio_config_readl(gpu->vdev, 16), ==, page);
+    g_assert_cmphex(create_blob(gpu, 1, 0, VIRTIO_GPU_BLOB_MEM_GUEST, 0, 0,
+                                page + 512, guest, 1),
+                    ==, VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER);
+    g_assert_cmphex(create_blob(gpu, 1, 0, VIRTIO_GPU_BLOB_MEM_GUEST, 0, 0,
+                                2 * page, guest, 1),
+                    ==, VIRTIO_GPU_RESP_OK_NODATA);
+    host3d_blob(gpu, 2, page);
+    g_assert_cmphex(map_blob(gpu, 2, page / 2, NULL), ==,
+                    VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER);
+    g_assert_cmphex(map_blob(gpu, 2, page, NULL), ==,
+                    VIRTIO_GPU_RESP_OK_MAP_INFO);
+    g_assert_cmphex(unmap_blob(gpu, 2), ==, VIRTIO_GPU_RESP_OK_NODATA);
+    g_assert_cmphex(unref(gpu, 2), ==, VIRTIO_GPU_RESP_OK_NODATA);
+    g_assert_cmphex(unref(gpu, 1), ==, VIRTIO_GPU_RESP_OK_NODATA);
+    qvirtio_gpu_free_backing(gpu, guest);
+    stop(&b);
+}
+
+/* Offered but not negotiated: sizes as Linux before 7.2 sends them. */
+static void test_alignment_off(void *obj, void *data, QGuestAllocator *alloc)
+{
+    Blob b = start(obj, alloc);
+    QVirtioGpu *gpu = b.gpu;
+    uint64_t guest = qvirtio_gpu_alloc_backing(gpu, 8192);
+
+    g_assert_cmphex(qvirtio_get_features(gpu->vdev) & F_ALIGN, ==, F_ALIGN);
+    g_assert_cmphex(gpu->features & F_ALIGN, ==, 0);
+    g_assert_cmphex(create_blob(gpu, 1, 0, VIRTIO_GPU_BLOB_MEM_GUEST, 0, 0,
+                                4096 + 512, guest, 1),
+                    ==, VIRTIO_GPU_RESP_OK_NODATA);
+    g_assert_cmphex(unref(gpu, 1), ==, VIRTIO_GPU_RESP_OK_NODATA);
+    qvirtio_gpu_free_backing(gpu, guest);
     stop(&b);
 }
 
@@ -942,6 +1000,9 @@ static void register_virtio_gpu_blob_test(void)
     qos_add_test("unmap-held-reset", "virtio-gpu-blob", test_unmap_held_reset,
                  NULL);
     qos_add_test("host3d-guest", "virtio-gpu-blob", test_host3d_guest, NULL);
+    qos_add_test("alignment", "virtio-gpu-blob", test_alignment, NULL);
+    qos_add_test("alignment-off", "virtio-gpu-blob", test_alignment_off,
+                 NULL);
     qos_add_test("no-region", "virtio-gpu-blob-noregion", test_no_region,
                  NULL);
 }

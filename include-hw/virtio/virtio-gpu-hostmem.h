@@ -160,6 +160,31 @@ static inline bool virtio_gpu_hostmem_enabled(VirtIOGPUHostmem *hm)
     return hm->size != 0;
 }
 
+/* virtio 1.4's VIRTIO_GPU_F_BLOB_ALIGNMENT, newer than both lines' headers */
+#ifndef VIRTIO_GPU_F_BLOB_ALIGNMENT
+#define VIRTIO_GPU_F_BLOB_ALIGNMENT 5
+#endif
+/* Its config field, blob_alignment, after struct virtio_gpu_config. */
+#define VIRTIO_GPU_CONFIG_BLOB_ALIGNMENT 16
+
+/*
+ * The alignment placing a blob in the region needs, offered to the guest
+ * as blob_alignment: the heap's page size (a hugepage backend's), or the
+ * host's.
+ */
+uint64_t virtio_gpu_hostmem_blob_alignment(VirtIOGPUHostmem *hm);
+
+/*
+ * Whether @value, a blob's size or a MAP_BLOB offset, keeps to that
+ * alignment, if the guest negotiated it.
+ */
+static inline bool virtio_gpu_hostmem_blob_aligned(VirtIOGPUHostmem *hm,
+                                                   bool negotiated,
+                                                   uint64_t value)
+{
+    return !negotiated || value % virtio_gpu_hostmem_blob_alignment(hm) == 0;
+}
+
 /*
  * Whether one more mapping would pass its limit on live mappings: of a
  * backing with an fd (@fd) or of a pointer.
