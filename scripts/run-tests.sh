@@ -22,6 +22,12 @@ if [ -n "${GUEST_IMG_DIR:-}" ]; then
         ${VENUS_ICD:+--venus "$VENUS_ICD"} \
         --timeout "${GUEST_TIMEOUT:-300}" || rc=1
     taps="$obj/guest.tap"
+    echo "== the same, the region backed by a static heap (hostmem-memdev=)"
+    QEMU="$obj/qemu-system-x86_64" python3 "$top/scripts/guest/run-guest.py" \
+        "$GUEST_IMG_DIR" --heap --tap "$obj/guest-heap.tap" \
+        ${VENUS_ICD:+--venus "$VENUS_ICD"} \
+        --timeout "${GUEST_TIMEOUT:-300}" || rc=1
+    taps="$taps $obj/guest-heap.tap"
 fi
 # The same lane on Debian's own package built with the series.
 if [ -n "${DEB_DIR:-}" ]; then

@@ -53,6 +53,10 @@ def main():
     ap.add_argument("--tap")
     ap.add_argument("--demo", metavar="PNG")
     ap.add_argument("--timeout", type=int, default=300)
+    ap.add_argument("--heap", action="store_true",
+                    help="back the region with a static heap "
+                    "(hostmem-memdev=) and check which blobs were placed "
+                    "over it and which took subregions")
     ap.add_argument("--venus", metavar="ICD_JSON",
                     help="the venus lane: vulkaninfo and the Vulkan client "
                     "on the venus driver this ICD JSON names (venus runs in "
@@ -75,8 +79,13 @@ def main():
         device_extra = "," + guestvm.line_setting("LINE_VENUS")
     with tempfile.TemporaryDirectory() as tmp:
         serial = os.path.join(tmp, "serial.log")
+        extra = ["-monitor", "none"]
+        if args.heap:
+            device_extra += ",hostmem-memdev=heap"
+            extra += ["-object", "memory-backend-memfd,id=heap,size=%d"
+                      % HOSTMEM, "-trace", "virtio_gpu_hostmem_state"]
         cmd = guestvm.guest_command(args.image, append, serial, device_extra,
-                                    ["-monitor", "none"])
+                                    extra)
         start = time.monotonic()
         try:
             p = subprocess.run(cmd, stdout=subprocess.PIPE,
@@ -205,6 +214,23 @@ def main():
                         re.search(r"vn_|venus.*(error|fail)", line, re.I)]
         check(not venus_errors, "guest Mesa venus: no error lines%s"
               % ("" if not venus_errors else ": " + venus_errors[0]))
+
+    if args.heap:
+        moves = re.findall(r"virtio_gpu_hostmem_state res \S+ offset \S+ "
+                           r"(\w+) -> (\w+)", qemu_out)
+        placed = {to: sum(1 for _, t in moves if t == to)
+                  for to in ("fixed", "subregion")}
+        print("# with the heap: %d blobs placed over it, %d subregions"
+              % (placed["fixed"], placed["subregion"]))
+        check(placed["subregion"] > 0, "heap: GL blobs (pointers) took "
+              "subregions over the heap (%d)" % placed["subregion"])
+        # venus in QEMU's process (Debian 12) maps by pointer; through
+        # the render server its memory comes as shm fds
+        if args.venus and "venus_in_process" not in \
+                guestvm.line_setting("LINE_VENUS"):
+            check(placed["fixed"] > 0, "heap: venus blobs (shm fds) were "
+                  "placed over the heap with MAP_FIXED (%d)"
+                  % placed["fixed"])
 
     timings = [line for line in test.splitlines()
                if line.startswith("# map-cycle")]
