@@ -168,14 +168,16 @@ check-asan: $(B)/tree.stamp $(ASAN_OBJ)/build.ninja $(GUEST_IMG)
 	    scripts/run-tests.sh $(ASAN_OBJ)
 
 # Benchmarks print figures; they are not part of make check.
-bench: build
+bench: build $(GUEST_IMG)
 	@echo "== the host-visible region, through its qtest tester object"
-	@cd $(OBJ) && QTEST_QEMU_BINARY=./qemu-system-x86_64 \
+	@$(RUN) env -C $(OBJ) QTEST_QEMU_BINARY=./qemu-system-x86_64 \
 	    ./tests/qtest/virtio-gpu-hostmem-test -m perf -p /x86_64/virtio-gpu/hostmem/bench | grep '^#' | grep -v '^# \(Start\|End\|starting\|random\)'
 	@echo "== virgl blob commands, through the libqos driver"
-	@cd $(OBJ) && QTEST_QEMU_BINARY=./qemu-system-x86_64 \
+	@$(RUN) env -C $(OBJ) QTEST_QEMU_BINARY=./qemu-system-x86_64 \
 	    ./tests/qtest/qos-test -m perf -p /x86_64/pc/i440FX-pcihost/pci-bus-pc/pci-bus/virtio-gpu-gl-pci-blob/virtio-gpu-blob/virtio-gpu-blob-tests/bench \
 	    2>/dev/null | grep '^#' | grep -v '^# \(Start\|End\|starting\|random\)'
+	@echo "== venus shm blobs from a Linux guest, subregions against the static heap"
+	@$(RUN) python3 scripts/bench/guest-heap.py $(B)/guest/img
 
 # libFuzzer on the device for FUZZ_SECONDS (600); crashes kept under
 # build/BASE/fuzz/crashes.  A clang build of its own (build/BASE/obj-fuzz).

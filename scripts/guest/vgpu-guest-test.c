@@ -6,6 +6,7 @@
  *
  *   vgpu-guest-test [/dev/dri/cardN]        the checks
  *   vgpu-guest-test --bench [/dev/dri/...]  map-path timings too
+ *   vgpu-guest-test --bench-shm    venus shm blobs' map cycle, many live
  *   vgpu-guest-test --demo [/dev/dri/...]   and print the rendered frame
  *   vgpu-guest-test --soak ROUNDS [/dev/...] only the ring-filling workload
  *
@@ -101,6 +102,7 @@ enum {
 #define EXECBUF_RING_IDX     0x04
 #define CAPSET_VIRGL  1
 #define CAPSET_VIRGL2 2
+#define CAPSET_VENUS  4
 #define BLOB_MEM_GUEST  1
 #define BLOB_MEM_HOST3D 2
 #define BLOB_FLAG_MAPPABLE 1
@@ -729,6 +731,91 @@ static void bench(void)
     check(ok == N, "map cycles all saw their bytes (%d/%d)", ok, N);
 }
 
+/*
+ * --bench-shm: the map cycle of blobs the host backs with a file, as
+ * venus makes its shared memory (a venus context, HOST3D, exactly
+ * MAPPABLE, blob_id 0): create, map, touch every page, unmap, close;
+ * with 1, 1024 and 4096 such blobs live, or as many as the region
+ * takes.  One "VGPU-SHM-BENCH live=N cycle_us=T" line each, and
+ * "VGPU-SHM-BENCH live=N full" where the region took no more.
+ */
+enum { SHM_SIZE = 16 * 1024, SHM_CYCLES = 100, SHM_MAX = 4096 };
+
+static bool shm_blob(uint32_t *handle, uint8_t **p)
+{
+    struct drm_virtgpu_resource_create_blob cb = {
+        .blob_mem = BLOB_MEM_HOST3D, .blob_flags = BLOB_FLAG_MAPPABLE,
+        .size = SHM_SIZE,
+    };
+    int i;
+
+    if (xioctl(IOCTL_CREATE_BLOB, &cb)) {
+        return false;
+    }
+    *handle = cb.bo_handle;
+    *p = bo_mmap(cb.bo_handle, SHM_SIZE);
+    if (!*p) {
+        gem_close(cb.bo_handle);
+        return false;
+    }
+    for (i = 0; i < SHM_SIZE; i += 4096) {
+        (*p)[i] = i >> 12;
+    }
+    return true;
+}
+
+static void bench_shm(void)
+{
+    static const int steps[] = { 1, 1024, SHM_MAX };
+    struct drm_virtgpu_context_set_param cp = {
+        CONTEXT_PARAM_CAPSET_ID, CAPSET_VENUS
+    };
+    struct drm_virtgpu_context_init ci = { 1, 0, (uintptr_t)&cp };
+    uint32_t *live = calloc(SHM_MAX, sizeof(*live)), handle;
+    uint8_t **ptr = calloc(SHM_MAX, sizeof(*ptr)), *p;
+    double t[SHM_CYCLES];
+    int have = 0, i, n;
+    bool full = false;
+
+    if (!check(xioctl(IOCTL_CONTEXT_INIT, &ci) == 0,
+               "bench-shm: a venus context")) {
+        return;
+    }
+    for (i = 0; i < 3 && !full; i++) {
+        while (have < steps[i] &&
+               !(full = !shm_blob(&live[have], &ptr[have]))) {
+            have++;
+        }
+        if (full) {
+            /* past max_mappings= without a heap: MAP_BLOB refused */
+            printf("VGPU-SHM-BENCH live=%d full\n", have);
+            break;
+        }
+        for (n = 0; n < SHM_CYCLES; n++) {
+            double s = now_us();
+
+            if (!shm_blob(&handle, &p)) {
+                break;
+            }
+            munmap(p, SHM_SIZE);
+            gem_close(handle);
+            t[n] = now_us() - s;
+        }
+        check(n == SHM_CYCLES, "bench-shm: %d cycles with %d live", n,
+              have);
+        if (n) {
+            printf("VGPU-SHM-BENCH live=%d cycle_us=%.1f\n", have,
+                   median_us(t, n));
+        }
+    }
+    while (have--) {
+        munmap(ptr[have], SHM_SIZE);
+        gem_close(live[have]);
+    }
+    free(live);
+    free(ptr);
+}
+
 /* The fastest of three fills of @p with 1, 2, 3, in us. */
 static double best_fill_us(uint8_t *p, size_t size)
 {
@@ -1116,6 +1203,7 @@ int main(int argc, char **argv)
 {
     const char *dev = "/dev/dri/card0";
     bool do_bench = false, do_demo = false, do_compare = false;
+    bool do_shm = false;
     int i, soak_rounds = 0;
 
     for (i = 1; i < argc; i++) {
@@ -1123,6 +1211,8 @@ int main(int argc, char **argv)
             do_bench = true;
         } else if (!strcmp(argv[i], "--bench-compare")) {
             do_compare = true;
+        } else if (!strcmp(argv[i], "--bench-shm")) {
+            do_shm = true;
         } else if (!strcmp(argv[i], "--demo")) {
             do_bench = do_demo = true;
         } else if (!strcmp(argv[i], "--soak") && i + 1 < argc) {
@@ -1142,6 +1232,10 @@ int main(int argc, char **argv)
     }
     if (do_compare) {
         bench_compare();
+        return tap_finish();
+    }
+    if (do_shm) {
+        bench_shm();
         return tap_finish();
     }
     test_params();
