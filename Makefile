@@ -135,8 +135,8 @@ check-venus: build $(GUEST_IMG) $(VENUS_DEP)
 	@$(RUN) python3 scripts/guest/run-guest.py $(B)/guest/img --venus $(VENUS_ICD)
 
 # The udmabuf lane alone (part of make check where LINE_LANES has it).
-check-udmabuf: build $(L1_IMG)
-	@$(RUN) python3 scripts/udmabuf/run-l1.py $(B)/l1/img $(OBJ)
+check-udmabuf: build $(L1_IMG) $(GUEST_IMG)
+	@$(RUN) python3 scripts/udmabuf/run-l1.py $(B)/l1/img $(OBJ) --guest $(B)/guest/img
 
 # The guest booted SOAK_RUNS times (default 100) on a workload that
 # fills the control ring; a hang prints the queue state and the guest's

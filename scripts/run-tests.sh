@@ -42,7 +42,8 @@ fi
 if [ -n "${L1_IMG_DIR:-}" ]; then
     echo "== the udmabuf lane: Debian's 6.12 kernel as an L1 host under TCG"
     QEMU="$obj/qemu-system-x86_64" python3 "$top/scripts/udmabuf/run-l1.py" \
-        "$L1_IMG_DIR" "$obj" --tap "$obj/udmabuf.tap" || rc=1
+        "$L1_IMG_DIR" "$obj" ${GUEST_IMG_DIR:+--guest "$GUEST_IMG_DIR"} \
+        --tap "$obj/udmabuf.tap" || rc=1
     taps="$taps $obj/udmabuf.tap"
 fi
 python3 "$top/scripts/summarize-tests.py" "$obj/meson-logs/testlog.json" \

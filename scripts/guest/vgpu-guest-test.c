@@ -7,6 +7,7 @@
  *   vgpu-guest-test [/dev/dri/cardN]        the checks
  *   vgpu-guest-test --bench [/dev/dri/...]  map-path timings too
  *   vgpu-guest-test --bench-shm    venus shm blobs' map cycle, many live
+ *   vgpu-guest-test --fb-fill      draw a pattern on /dev/fb0 and wait
  *   vgpu-guest-test --demo [/dev/dri/...]   and print the rendered frame
  *   vgpu-guest-test --soak ROUNDS [/dev/...] only the ring-filling workload
  *
@@ -27,6 +28,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include <linux/fb.h>
 
 #include "hostvis.h"
 #include "tap.h"
@@ -816,6 +818,54 @@ static void bench_shm(void)
     free(ptr);
 }
 
+/*
+ * --fb-fill: the console's framebuffer (the DRM driver's fbdev, a dumb
+ * buffer: a GUEST blob where the device has blobs) filled with
+ * fb_pixel(), then "VGPU-FB-READY W H" and a wait for the host to look.
+ */
+static uint32_t fb_pixel(uint32_t x, uint32_t y)
+{
+    return ((x * 3) & 0xff) << 16 | ((y * 5) & 0xff) << 8 | ((x ^ y) & 0xff);
+}
+
+static void fb_fill(void)
+{
+    struct fb_var_screeninfo var;
+    struct fb_fix_screeninfo fix;
+    int fb = -1, i;
+    uint32_t x, y;
+    uint8_t *p;
+
+    for (i = 0; i < 100 && fb < 0; i++) {
+        fb = open("/dev/fb0", O_RDWR);
+        if (fb < 0) {
+            usleep(100 * 1000);
+        }
+    }
+    if (!check(fb >= 0 && !ioctl(fb, FBIOGET_VSCREENINFO, &var) &&
+               !ioctl(fb, FBIOGET_FSCREENINFO, &fix) &&
+               var.bits_per_pixel == 32, "fb-fill: /dev/fb0, 32 bpp")) {
+        return;
+    }
+    p = mmap(NULL, fix.smem_len, PROT_READ | PROT_WRITE, MAP_SHARED, fb, 0);
+    if (!check(p != MAP_FAILED, "fb-fill: mapped %ux%u, stride %u",
+               var.xres, var.yres, fix.line_length)) {
+        return;
+    }
+    for (y = 0; y < var.yres; y++) {
+        for (x = 0; x < var.xres; x++) {
+            memcpy(p + y * fix.line_length + x * 4,
+                   &(uint32_t){ fb_pixel(x, y) }, 4);
+        }
+    }
+    msync(p, fix.smem_len, MS_SYNC);
+    /* the fbdev's deferred I/O flushes the damage within a second */
+    sleep(2);
+    printf("VGPU-FB-READY %u %u\n", var.xres, var.yres);
+    fflush(stdout);
+    sleep(600);
+}
+
 /* The fastest of three fills of @p with 1, 2, 3, in us. */
 static double best_fill_us(uint8_t *p, size_t size)
 {
@@ -1203,7 +1253,7 @@ int main(int argc, char **argv)
 {
     const char *dev = "/dev/dri/card0";
     bool do_bench = false, do_demo = false, do_compare = false;
-    bool do_shm = false;
+    bool do_shm = false, do_fb = false;
     int i, soak_rounds = 0;
 
     for (i = 1; i < argc; i++) {
@@ -1213,6 +1263,8 @@ int main(int argc, char **argv)
             do_compare = true;
         } else if (!strcmp(argv[i], "--bench-shm")) {
             do_shm = true;
+        } else if (!strcmp(argv[i], "--fb-fill")) {
+            do_fb = true;
         } else if (!strcmp(argv[i], "--demo")) {
             do_bench = do_demo = true;
         } else if (!strcmp(argv[i], "--soak") && i + 1 < argc) {
@@ -1220,6 +1272,10 @@ int main(int argc, char **argv)
         } else {
             dev = argv[i];
         }
+    }
+    if (do_fb) {
+        fb_fill();
+        return tap_finish();
     }
     fd = open(dev, O_RDWR | O_CLOEXEC);
     if (fd < 0) {

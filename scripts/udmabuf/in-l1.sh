@@ -1,9 +1,11 @@
 #!/bin/sh
 # Inside the L1 host (scripts/udmabuf/run-l1.py): a kernel with
 # /dev/udmabuf.  Runs the tests that need it, as TAP on stdout.
-#   scripts/udmabuf/in-l1.sh OBJ_DIR
+#   scripts/udmabuf/in-l1.sh OBJ_DIR [GUEST_IMAGE_DIR]
 set -u
+top=$(cd "$(dirname "$0")/../.." && pwd)
 obj=$1
+guest=${2:+$(realpath "$2")}
 if [ ! -c /dev/udmabuf ]; then
     echo "not ok 1 /udmabuf/device: the L1 kernel has no /dev/udmabuf"
     exit 1
@@ -20,4 +22,9 @@ rc=0
 "$obj/tests/qtest/qos-test" --tap -k -p "/x86_64/pc/i440FX-pcihost/\
 pci-bus-pc/pci-bus/virtio-gpu-pci-udmabuf/virtio-gpu-udmabuf/\
 virtio-gpu-udmabuf-tests/scanout-udmabuf" || rc=1
+# a Linux guest (L2) drawing on a GUEST blob console, when given one
+if [ -n "$guest" ]; then
+    python3 "$top/scripts/udmabuf/l2-guest.py" "$guest" \
+        "$obj/qemu-system-x86_64" || rc=1
+fi
 exit $rc

@@ -6,7 +6,12 @@ that need udmabuf (scripts/udmabuf/in-l1.sh).  Prints their TAP and a
 closing "N passed, N failed"; exits non-zero on any failure, and when a
 test the lane exists for did not run.
 
-    run-l1.py IMAGE_DIR OBJ_DIR [--tap FILE] [--timeout S]
+    run-l1.py IMAGE_DIR OBJ_DIR [--guest GUEST_IMAGE_DIR] [--tap FILE]
+              [--timeout S]
+
+With --guest, a Linux guest (the guest lane's image) boots as an L2
+under the L1's QEMU and draws on a console that is a GUEST blob
+(scripts/udmabuf/l2-guest.py).
 
 The L1's whole console goes to OBJ_DIR/udmabuf-l1.log.
 
@@ -30,9 +35,12 @@ REQUIRED = [
     "/pc/i440FX-pcihost/pci-bus-pc/pci-bus/virtio-gpu-pci-udmabuf/"
     "virtio-gpu-udmabuf/virtio-gpu-udmabuf-tests/scanout-udmabuf",
 ]
+# ...and with an L2 guest
+REQUIRED_L2 = ["/udmabuf/l2-guest/drew", "/udmabuf/l2-guest/pixels",
+               "/udmabuf/l2-guest/blob-scanout"]
 
 
-def l1_command(image, obj, serial):
+def l1_command(image, obj, serial, guest):
     return [guestvm.qemu_binary(), "-M", "q35", "-m", "4096", "-smp", "2",
             "-cpu", "max", "-accel", "tcg", "-nodefaults", "-no-reboot",
             "-display", "none", "-vga", "none", "-monitor", "none",
@@ -41,8 +49,9 @@ def l1_command(image, obj, serial):
             "-device", "virtio-9p-pci,fsdev=hostroot,mount_tag=hostroot",
             "-kernel", os.path.join(image, "vmlinuz"),
             "-initrd", os.path.join(image, "initrd.gz"),
-            "-append", "console=ttyS0 panic=-1 loglevel=4 l1.top=%s l1.obj=%s"
-            % (guestvm.TOP, os.path.abspath(obj)),
+            "-append", "console=ttyS0 panic=-1 loglevel=4 l1.top=%s l1.obj=%s%s"
+            % (guestvm.TOP, os.path.abspath(obj),
+               " l1.guest=" + os.path.abspath(guest) if guest else ""),
             "-serial", "file:" + serial]
 
 
@@ -50,6 +59,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("image")
     ap.add_argument("obj")
+    ap.add_argument("--guest")
     ap.add_argument("--tap")
     ap.add_argument("--timeout", type=int, default=900)
     args = ap.parse_args()
@@ -57,7 +67,7 @@ def main():
     serial = os.path.join(args.obj, "udmabuf-l1.log")
     start = time.monotonic()
     try:
-        subprocess.run(l1_command(args.image, args.obj, serial),
+        subprocess.run(l1_command(args.image, args.obj, serial, args.guest),
                        timeout=args.timeout, check=False,
                        stdin=subprocess.DEVNULL)
         timed_out = False
@@ -71,13 +81,14 @@ def main():
     body = m.group(1) if m else log[-3000:]
     results = []
     for line in body.splitlines():
-        t = re.match(r"(not ok|ok) \d+ (\S+)", line)
+        t = re.match(r"(not ok|ok) \d+ (\S+.*)", line)
         if t:
             results.append((t.group(1) == "ok", t.group(2)))
         elif line.startswith("#") and "starting QEMU" not in line:
             print(line)
-    ran = {name.replace("/x86_64", "", 1) for ok, name in results}
-    for name in REQUIRED:
+    ran = {what.split()[0].replace("/x86_64", "", 1)
+           for ok, what in results}
+    for name in REQUIRED + (REQUIRED_L2 if args.guest else []):
         if name not in ran:
             results.append((False, name + " (did not run)"))
     if timed_out:
