@@ -524,6 +524,12 @@ uint64_t virtio_gpu_hostmem_blob_alignment(VirtIOGPUHostmem *hm)
     return hm->heap ? hm->heap_align : qemu_real_host_page_size();
 }
 
+bool virtio_gpu_hostmem_blob_aligned(VirtIOGPUHostmem *hm, bool negotiated,
+                                     uint64_t value)
+{
+    return !negotiated || value % virtio_gpu_hostmem_blob_alignment(hm) == 0;
+}
+
 bool virtio_gpu_hostmem_full(VirtIOGPUHostmem *hm, bool fd)
 {
     /* Detached mappings leave in the update that adds the next one. */

@@ -843,7 +843,7 @@ static void test_alignment(void *obj, void *data, QGuestAllocator *alloc)
 {
     Blob b = start_with(obj, alloc, BLOB_FEATURES | F_ALIGN);
     QVirtioGpu *gpu = b.gpu;
-    uint32_t page = getpagesize();
+    uint32_t page = qemu_real_host_page_size();
     uint64_t guest = qvirtio_gpu_alloc_backing(gpu, 2 * page);
 
     g_assert_cmpuint(qvirtio_config_readl(gpu->vdev, 16), ==, page);

@@ -178,12 +178,8 @@ uint64_t virtio_gpu_hostmem_blob_alignment(VirtIOGPUHostmem *hm);
  * Whether @value, a blob's size or a MAP_BLOB offset, keeps to that
  * alignment, if the guest negotiated it.
  */
-static inline bool virtio_gpu_hostmem_blob_aligned(VirtIOGPUHostmem *hm,
-                                                   bool negotiated,
-                                                   uint64_t value)
-{
-    return !negotiated || value % virtio_gpu_hostmem_blob_alignment(hm) == 0;
-}
+bool virtio_gpu_hostmem_blob_aligned(VirtIOGPUHostmem *hm, bool negotiated,
+                                     uint64_t value);
 
 /*
  * Whether one more mapping would pass its limit on live mappings: of a

@@ -450,15 +450,23 @@ uint8_t *qvirtio_gpu_screendump(QVirtioGpu *gpu, int *width, int *height)
     return pix;
 }
 
-/* virtio-gpu-gl-pci with @device_opts, as qos node @node for @interface */
-static void register_gl_variant(const char *node, const char *device_opts,
-                                const char *interface)
+/* virgl on whatever EGL offers, llvmpipe included */
+#define GL_CMD_LINE "-vga none -display egl-headless"
+/* the region backed by a static heap of 64 MiB */
+#define HEAP_CMD_LINE GL_CMD_LINE \
+    " -object memory-backend-memfd,id=heap,size=64M"
+
+/*
+ * virtio-gpu-gl-pci with @device_opts and @cmd_line, as qos node @node
+ * for @interface
+ */
+static void register_gl_node(const char *node, const char *device_opts,
+                             const char *cmd_line, const char *interface)
 {
     QPCIAddress addr = { .devfn = QPCI_DEVFN(4, 0) };
     QOSGraphEdgeOptions opts = {
         .extra_device_opts = device_opts,
-        /* virgl on whatever EGL offers, llvmpipe included */
-        .after_cmd_line = "-vga none -display egl-headless",
+        .after_cmd_line = cmd_line,
     };
 
     add_qpci_address(&opts, &addr);
@@ -466,6 +474,12 @@ static void register_gl_variant(const char *node, const char *device_opts,
                                  virtio_gpu_pci_create);
     qos_node_consumes(node, "pci-bus", &opts);
     qos_node_produces(node, interface);
+}
+
+static void register_gl_variant(const char *node, const char *device_opts,
+                                const char *interface)
+{
+    register_gl_node(node, device_opts, GL_CMD_LINE, interface);
 }
 
 static void virtio_gpu_register_nodes(void)
@@ -501,6 +515,17 @@ static void virtio_gpu_register_nodes(void)
     register_gl_variant("virtio-gpu-gl-pci-venus",
                         "addr=04.0,venus=on,blob=on,hostmem=64M",
                         "virtio-gpu-venus");
+    /*
+     * The same two over a static heap: every blob test and the hostile
+     * corpus again, GL blobs as subregions over the heap and venus shm
+     * blobs placed on it with MAP_FIXED.
+     */
+    register_gl_node("virtio-gpu-gl-pci-blob-heap",
+                     "addr=04.0,blob=on,hostmem=64M,hostmem-memdev=heap",
+                     HEAP_CMD_LINE, "virtio-gpu-blob");
+    register_gl_node("virtio-gpu-gl-pci-venus-heap",
+                     "addr=04.0,venus=on,blob=on,hostmem=64M,"
+                     "hostmem-memdev=heap", HEAP_CMD_LINE, "virtio-gpu-venus");
     /*
      * The 2D device's blobs: guest RAM from a memfd, its pages joined by
      * udmabuf.  Only where /dev/udmabuf is (the udmabuf lane); elsewhere
