@@ -54,6 +54,18 @@ static void dev_stop(Dev *d)
     g_free(d);
 }
 
+/* A QMP answer's error text, or NULL; the answer is dropped. */
+static char *rsp_error(QDict *rsp)
+{
+    char *err = NULL;
+
+    if (qdict_haskey(rsp, "error")) {
+        err = g_strdup(qdict_get_str(qdict_get_qdict(rsp, "error"), "desc"));
+    }
+    qobject_unref(rsp);
+    return err;
+}
+
 /* Walk the vendor capabilities for shared memory ones. */
 static ShmCap find_shm_caps(QPCIDevice *pdev)
 {
@@ -321,16 +333,14 @@ static char *map_fd_at(Map *m, uint32_t resource, uint64_t offset,
 
     arg = g_strdup_printf("%u:0x%" PRIx64 ":0x%" PRIx64 ":hm",
                           resource, offset, size);
-    rsp = qtest_qmp(m->d->qts, "{'execute': 'qom-set', 'arguments':"
-                    " {'path': %s, 'property': 'map', 'value': %s}}",
-                    m->tester, arg);
-    if (qdict_haskey(rsp, "error")) {
-        err = g_strdup(qdict_get_str(qdict_get_qdict(rsp, "error"), "desc"));
+    err = rsp_error(qtest_qmp(m->d->qts, "{'execute': 'qom-set', "
+                              "'arguments': {'path': %s, 'property': 'map',"
+                              " 'value': %s}}", m->tester, arg));
+    if (err) {
         /* a refused fd stays with the monitor: drop it */
         qobject_unref(qtest_qmp(m->d->qts, "{'execute': 'closefd',"
                                 " 'arguments': {'fdname': 'hm'}}"));
     }
-    qobject_unref(rsp);
     return err;
 }
 
@@ -357,17 +367,9 @@ static void map_refused(Map *m, uint32_t resource, uint64_t offset,
 
 static char *unmap(Map *m, uint32_t resource)
 {
-    QDict *rsp;
-    char *err = NULL;
-
-    rsp = qtest_qmp(m->d->qts, "{'execute': 'qom-set', 'arguments':"
-                    " {'path': %s, 'property': 'unmap', 'value': %u}}",
-                    m->tester, resource);
-    if (qdict_haskey(rsp, "error")) {
-        err = g_strdup(qdict_get_str(qdict_get_qdict(rsp, "error"), "desc"));
-    }
-    qobject_unref(rsp);
-    return err;
+    return rsp_error(qtest_qmp(m->d->qts, "{'execute': 'qom-set', "
+                               "'arguments': {'path': %s, 'property': "
+                               "'unmap', 'value': %u}}", m->tester, resource));
 }
 
 static uint64_t hm_stat(Map *m, const char *name)
@@ -611,19 +613,11 @@ static void test_bench(void)
 /* object-add of a tester, and the error it gets, or NULL. */
 static char *tester_add(QTestState *qts, const char *device)
 {
-    QDict *rsp;
-    char *err = NULL;
-
     qvirtio_gpu_load_tester(qts);
-    rsp = qtest_qmp(qts, "{'execute': 'object-add', 'arguments':"
-                    " {'qom-type': 'x-virtio-gpu-hostmem-tester',"
-                    " 'id': 'other-tester', 'device': %s}}", device);
-
-    if (qdict_haskey(rsp, "error")) {
-        err = g_strdup(qdict_get_str(qdict_get_qdict(rsp, "error"), "desc"));
-    }
-    qobject_unref(rsp);
-    return err;
+    return rsp_error(qtest_qmp(qts, "{'execute': 'object-add', 'arguments':"
+                               " {'qom-type': 'x-virtio-gpu-hostmem-tester',"
+                               " 'id': 'other-tester', 'device': %s}}",
+                               device));
 }
 
 /* The tester only drives a virtio-gpu device that has a region. */
@@ -752,34 +746,19 @@ static void test_heap_refused(void)
 /* object-add of a tester that makes slices; NULL, or the error's text. */
 static char *slicer_add(QTestState *qts)
 {
-    QDict *rsp;
-    char *err = NULL;
-
     qvirtio_gpu_load_tester(qts);
-    rsp = qtest_qmp(qts, "{'execute': 'object-add', 'arguments':"
-                    " {'qom-type': 'x-virtio-gpu-hostmem-tester',"
-                    " 'id': 'slicer', 'device': %s, 'slices': true}}",
-                    GPU_PATH);
-    if (qdict_haskey(rsp, "error")) {
-        err = g_strdup(qdict_get_str(qdict_get_qdict(rsp, "error"), "desc"));
-    }
-    qobject_unref(rsp);
-    return err;
+    return rsp_error(qtest_qmp(qts, "{'execute': 'object-add', 'arguments':"
+                               " {'qom-type': 'x-virtio-gpu-hostmem-tester',"
+                               " 'id': 'slicer', 'device': %s,"
+                               " 'slices': true}}", GPU_PATH));
 }
 
 /* qom-set of the slicer's @prop to @value; NULL, or the error's text. */
 static char *slicer_set(Map *m, const char *prop, const char *value)
 {
-    QDict *rsp = qtest_qmp(m->d->qts, "{'execute': 'qom-set', 'arguments':"
-                           " {'path': '/objects/slicer', 'property': %s,"
-                           " 'value': %s}}", prop, value);
-    char *err = NULL;
-
-    if (qdict_haskey(rsp, "error")) {
-        err = g_strdup(qdict_get_str(qdict_get_qdict(rsp, "error"), "desc"));
-    }
-    qobject_unref(rsp);
-    return err;
+    return rsp_error(qtest_qmp(m->d->qts, "{'execute': 'qom-set', "
+                               "'arguments': {'path': '/objects/slicer', "
+                               "'property': %s, 'value': %s}}", prop, value));
 }
 
 static char *slice_at(Map *m, uint32_t resource, uint64_t offset,
