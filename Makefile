@@ -44,7 +44,7 @@ SRC      := $(B)/base
 PEER     := build/peer
 # the guest scripts run this QEMU unless told otherwise
 export QEMU ?= $(CURDIR)/$(OBJ)/qemu-system-x86_64
-QTESTS   := tests/qtest/qos-test tests/qtest/virtio-gpu-hostmem-test
+QTESTS   := tests/qtest/qos-test tests/qtest/virtio-gpu-region-test
 NINJA    ?= ninja
 JOBS     ?= $(shell nproc)
 
@@ -171,7 +171,7 @@ check-asan: $(B)/tree.stamp $(ASAN_OBJ)/build.ninja $(GUEST_IMG)
 bench: build $(GUEST_IMG)
 	@echo "== the host-visible region, through its qtest tester object"
 	@$(RUN) env -C $(OBJ) QTEST_QEMU_BINARY=./qemu-system-x86_64 \
-	    ./tests/qtest/virtio-gpu-hostmem-test -m perf -p /x86_64/virtio-gpu/hostmem/bench | grep '^#' | grep -v '^# \(Start\|End\|starting\|random\)'
+	    ./tests/qtest/virtio-gpu-region-test -m perf -p /x86_64/virtio-gpu/region/bench | grep '^#' | grep -v '^# \(Start\|End\|starting\|random\)'
 	@echo "== virgl blob commands, through the libqos driver"
 	@$(RUN) env -C $(OBJ) QTEST_QEMU_BINARY=./qemu-system-x86_64 \
 	    ./tests/qtest/qos-test -m perf -p /x86_64/pc/i440FX-pcihost/pci-bus-pc/pci-bus/virtio-gpu-gl-pci-blob/virtio-gpu-blob/virtio-gpu-blob-tests/bench \

@@ -57,9 +57,9 @@ void virtio_gpu_virgl_drop(VirtIOGPU *g, VirglResource *r)
     uint32_t id = r->base.resource_id;
 
     /* Unmapped first: the guest may reuse the range once we answer. */
-    virtio_gpu_hostmem_unmap(&g->parent_obj.hostmem, id);
+    virtio_gpu_region_unmap(&g->parent_obj.region, id);
     virtio_gpu_remove_resource(g, &r->base);
-    if (r->hostmem_refs) {
+    if (r->region_refs) {
         /* The renderer's memory goes when the last mapping is released. */
         g_hash_table_insert(VIRTIO_GPU_GL(g)->dying, GUINT_TO_POINTER(id), r);
         return;
@@ -78,8 +78,8 @@ static void virtio_gpu_virgl_blob_released(void *opaque)
     VirtIOGPU *g = r->g;
     VirtIOGPUGL *gl = VIRTIO_GPU_GL(g);
 
-    assert(r->hostmem_refs);
-    if (--r->hostmem_refs) {
+    assert(r->region_refs);
+    if (--r->region_refs) {
         return;
     }
     if (g_hash_table_remove(gl->dying,
@@ -213,13 +213,13 @@ bool virtio_gpu_virgl_unmap_ctx_blobs(VirtIOGPU *g, uint32_t ctx_id)
     QTAILQ_FOREACH(res, &g->reslist, next) {
         r = virtio_gpu_virgl_res(res);
         if (r->blob_mem && r->ctx_id == ctx_id) {
-            virtio_gpu_hostmem_unmap_later(&g->parent_obj.hostmem,
-                                           res->resource_id);
+            virtio_gpu_region_unmap_later(&g->parent_obj.region,
+                                          res->resource_id);
             /* released only after the flush, asynchronously */
-            pending |= r->hostmem_refs != 0;
+            pending |= r->region_refs != 0;
         }
     }
-    virtio_gpu_hostmem_flush(&g->parent_obj.hostmem);
+    virtio_gpu_region_flush(&g->parent_obj.region);
     g_hash_table_iter_init(&iter, VIRTIO_GPU_GL(g)->dying);
     while (g_hash_table_iter_next(&iter, NULL, (gpointer *)&r)) {
         pending |= r->ctx_id == ctx_id;
@@ -421,16 +421,16 @@ static uint64_t virtio_gpu_virgl_dying_hostmem(VirtIOGPU *g)
 static bool virtio_gpu_virgl_blob_aligned(VirtIOGPU *g, uint64_t value,
                                           const char *what)
 {
-    VirtIOGPUHostmem *hm = &g->parent_obj.hostmem;
+    VirtIOGPURegion *vr = &g->parent_obj.region;
 
-    if (virtio_gpu_hostmem_blob_aligned(hm,
+    if (virtio_gpu_region_blob_aligned(vr,
             virtio_vdev_has_feature(VIRTIO_DEVICE(g),
                                     VIRTIO_GPU_F_BLOB_ALIGNMENT), value)) {
         return true;
     }
     qemu_log_mask(LOG_GUEST_ERROR, "%s: %s 0x%" PRIx64 " breaks "
                   "blob_alignment 0x%" PRIx64 "\n", __func__, what, value,
-                  virtio_gpu_hostmem_blob_alignment(hm));
+                  virtio_gpu_region_blob_alignment(vr));
     return false;
 }
 
@@ -521,10 +521,10 @@ static void virtio_gpu_virgl_venus_hint(VirtIOGPU *g, VirglResource *r)
 void virtio_gpu_virgl_map_blob(VirtIOGPU *g,
                                struct virtio_gpu_ctrl_command *cmd)
 {
-    VirtIOGPUHostmem *hm = &g->parent_obj.hostmem;
+    VirtIOGPURegion *vr = &g->parent_obj.region;
     struct virtio_gpu_resource_map_blob mblob;
     struct virtio_gpu_resp_map_info resp = { 0 };
-    VirtIOGPUHostmemBacking backing = { 0 };
+    VirtIOGPURegionBacking backing = { 0 };
     struct virtio_gpu_simple_resource *res;
     Error *err = NULL;
     VirglResource *r;
@@ -534,7 +534,7 @@ void virtio_gpu_virgl_map_blob(VirtIOGPU *g,
     VIRTIO_GPU_FILL_CMD(mblob);
     trace_virtio_gpu_cmd_res_map_blob(mblob.resource_id, mblob.offset);
 
-    if (!virtio_gpu_hostmem_enabled(hm)) {
+    if (!virtio_gpu_region_enabled(vr)) {
         qemu_log_mask(LOG_GUEST_ERROR, "%s: no host-visible region\n",
                       __func__);
         cmd->error = VIRTIO_GPU_RESP_ERR_UNSPEC;
@@ -565,9 +565,9 @@ void virtio_gpu_virgl_map_blob(VirtIOGPU *g,
         return;
     }
     /* Shared memory goes in by its fd, over the heap if there is one. */
-    if (virtio_gpu_hostmem_full(hm, !r->map)) {
+    if (virtio_gpu_region_full(vr, !r->map)) {
         qemu_log_mask(LOG_GUEST_ERROR, "%s: %u blobs mapped, no more\n",
-                      __func__, virtio_gpu_hostmem_nr_mappings(hm));
+                      __func__, virtio_gpu_region_nr_mappings(vr));
         cmd->error = VIRTIO_GPU_RESP_ERR_OUT_OF_MEMORY;
         return;
     }
@@ -585,15 +585,15 @@ void virtio_gpu_virgl_map_blob(VirtIOGPU *g,
     backing.fd = r->export_fd;
     backing.release = virtio_gpu_virgl_blob_released;
     backing.opaque = r;
-    if (!virtio_gpu_hostmem_map(hm, mblob.resource_id, mblob.offset, size,
-                                &backing, &err)) {
+    if (!virtio_gpu_region_map(vr, mblob.resource_id, mblob.offset, size,
+                               &backing, &err)) {
         qemu_log_mask(LOG_GUEST_ERROR, "%s: %s\n", __func__,
                       error_get_pretty(err));
         error_free(err);
         cmd->error = VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER;
         return;
     }
-    r->hostmem_refs++;
+    r->region_refs++;
 
     resp.hdr.type = VIRTIO_GPU_RESP_OK_MAP_INFO;
     resp.map_info = r->map_info;
@@ -746,12 +746,12 @@ void virtio_gpu_virgl_unmap_blob(VirtIOGPU *g,
      * Answered once the mapping is out of reach: usually with the next
      * MAP_BLOB, in one flat view update.  A fence must not retire first.
      */
-    if (!virtio_gpu_hostmem_unmap_later(&g->parent_obj.hostmem,
-                                        ublob.resource_id)) {
+    if (!virtio_gpu_region_unmap_later(&g->parent_obj.region,
+                                       ublob.resource_id)) {
         return;                 /* not mapped: nothing to wait for */
     }
     if (cmd->cmd_hdr.flags & VIRTIO_GPU_FLAG_FENCE) {
-        virtio_gpu_hostmem_flush(&g->parent_obj.hostmem);
+        virtio_gpu_region_flush(&g->parent_obj.region);
         return;
     }
     cmd->held = true;

@@ -33,9 +33,9 @@ for c in $(git -C "$tree" rev-list --reverse base..main); do
     subject=$(git -C "$wt" log -1 --format=%s)
     tests="qtest-x86_64/qos-test"
     targets="qemu-system-x86_64 tests/qtest/qos-test"
-    if [ -f "$wt/tests/qtest/virtio-gpu-hostmem-test.c" ]; then
-        tests="$tests qtest-x86_64/virtio-gpu-hostmem-test"
-        targets="$targets tests/qtest/virtio-gpu-hostmem-test"
+    if [ -f "$wt/tests/qtest/virtio-gpu-region-test.c" ]; then
+        tests="$tests qtest-x86_64/virtio-gpu-region-test"
+        targets="$targets tests/qtest/virtio-gpu-region-test"
     fi
     # shellcheck disable=SC2086
     if ! ninja -C "$obj" $targets $("$top/scripts/build/modules.sh" "$obj") \

@@ -5,7 +5,7 @@
 set -u
 obj=$1
 top=$(cd "$(dirname "$0")/.." && pwd)
-tests="qtest-x86_64/qos-test qtest-x86_64/virtio-gpu-hostmem-test"
+tests="qtest-x86_64/qos-test qtest-x86_64/virtio-gpu-region-test"
 
 rc=0
 # qos-test runs some 280 tests in a minute; a loaded or sanitized build

@@ -40,7 +40,7 @@ typedef struct Blob {
 } Blob;
 
 /* The host-visible region's BAR, from its capability; -1 if none. */
-static int hostmem_bar(QPCIDevice *pdev)
+static int region_bar(QPCIDevice *pdev)
 {
     uint8_t pos = 0;
 
@@ -63,7 +63,7 @@ static Blob start_with(void *obj, QGuestAllocator *alloc, uint64_t features)
 
     g_assert_cmphex(qvirtio_gpu_start(b.gpu, alloc, features) & features,
                     ==, features);
-    bar = b.gpu->pdev ? hostmem_bar(b.gpu->pdev) : -1;
+    bar = b.gpu->pdev ? region_bar(b.gpu->pdev) : -1;
     if (bar >= 0) {
         b.bar = qpci_iomap(b.gpu->pdev, bar, &b.bar_size);
     }
@@ -136,7 +136,7 @@ static uint32_t unref(QVirtioGpu *gpu, uint32_t id)
     return qvirtio_gpu_resource_cmd(gpu, VIRTIO_GPU_CMD_RESOURCE_UNREF, id);
 }
 
-static uint64_t hostmem_stat(QVirtioGpu *gpu, const char *name)
+static uint64_t region_stat(QVirtioGpu *gpu, const char *name)
 {
     QDict *rsp = qtest_qmp(gpu->qts, "{'execute': 'qom-get', 'arguments':"
                            " {'path': %s, 'property': %s}}", GPU_PATH, name);
@@ -315,15 +315,15 @@ static void test_map_bad(void *obj, void *data, QGuestAllocator *alloc)
     g_assert_cmphex(unmap_blob(gpu, 77), ==,
                     VIRTIO_GPU_RESP_ERR_INVALID_RESOURCE_ID);
     g_assert_cmphex(unmap_blob(gpu, 3), ==, VIRTIO_GPU_RESP_OK_NODATA);
-    g_assert_cmphex(hostmem_stat(gpu, "x-hostmem-mappings"), ==, 2);
+    g_assert_cmphex(region_stat(gpu, "x-hostmem-mappings"), ==, 2);
 
     /* UNREF of mapped blobs unmaps them; the rest goes normally. */
     g_assert_cmphex(unref(gpu, 1), ==, VIRTIO_GPU_RESP_OK_NODATA);
     g_assert_cmphex(unref(gpu, 2), ==, VIRTIO_GPU_RESP_OK_NODATA);
     g_assert_cmphex(unref(gpu, 3), ==, VIRTIO_GPU_RESP_OK_NODATA);
     g_assert_cmphex(unref(gpu, 4), ==, VIRTIO_GPU_RESP_OK_NODATA);
-    g_assert_cmphex(hostmem_stat(gpu, "x-hostmem-mappings"), ==, 0);
-    g_assert_cmphex(hostmem_stat(gpu, "x-hostmem-mapped-bytes"), ==, 0);
+    g_assert_cmphex(region_stat(gpu, "x-hostmem-mappings"), ==, 0);
+    g_assert_cmphex(region_stat(gpu, "x-hostmem-mapped-bytes"), ==, 0);
     qvirtio_gpu_free_backing(gpu, guest);
     stop(&b);
 }
@@ -409,7 +409,7 @@ static void test_linux_pattern(void *obj, void *data, QGuestAllocator *alloc)
         }
         g_assert_cmphex(unref(gpu, 5), ==, VIRTIO_GPU_RESP_OK_NODATA);
     }
-    g_assert_cmphex(hostmem_stat(gpu, "x-hostmem-mappings"), ==, 0);
+    g_assert_cmphex(region_stat(gpu, "x-hostmem-mappings"), ==, 0);
     stop(&b);
 }
 
@@ -430,7 +430,7 @@ static void test_many_and_reset(void *obj, void *data,
         byte = i;
         qpci_memwrite(gpu->pdev, b.bar, i * 8192ull + 7, &byte, 1);
     }
-    g_assert_cmphex(hostmem_stat(gpu, "x-hostmem-mappings"), ==, n);
+    g_assert_cmphex(region_stat(gpu, "x-hostmem-mappings"), ==, n);
     for (i = 0; i < n; i++) {
         qpci_memread(gpu->pdev, b.bar, i * 8192ull + 7, &byte, 1);
         g_assert_cmpuint(byte, ==, (uint8_t)i);
@@ -440,8 +440,8 @@ static void test_many_and_reset(void *obj, void *data,
     rsp = qtest_qmp(gpu->qts, "{'execute': 'system_reset'}");
     qobject_unref(rsp);
     qtest_qmp_eventwait(gpu->qts, "RESET");
-    g_assert_cmphex(hostmem_stat(gpu, "x-hostmem-mappings"), ==, 0);
-    g_assert_cmphex(hostmem_stat(gpu, "x-hostmem-mapped-bytes"), ==, 0);
+    g_assert_cmphex(region_stat(gpu, "x-hostmem-mappings"), ==, 0);
+    g_assert_cmphex(region_stat(gpu, "x-hostmem-mapped-bytes"), ==, 0);
 
     /* The device starts over: same ids, same offsets. */
     qvirtio_gpu_stop(gpu);
@@ -477,8 +477,8 @@ static void test_release_wait(void *obj, void *data, QGuestAllocator *alloc)
                     VIRTIO_GPU_RESP_OK_MAP_INFO);
     hold_releases(gpu, true);
     g_assert_cmphex(unref(gpu, 7), ==, VIRTIO_GPU_RESP_OK_NODATA);
-    g_assert_cmphex(hostmem_stat(gpu, "x-hostmem-mappings"), ==, 0);
-    g_assert_cmphex(hostmem_stat(gpu, "x-hostmem-pending-releases"), ==, 1);
+    g_assert_cmphex(region_stat(gpu, "x-hostmem-mappings"), ==, 0);
+    g_assert_cmphex(region_stat(gpu, "x-hostmem-pending-releases"), ==, 1);
     host3d_blob(gpu, 8, 4096);
     g_assert_cmphex(map_blob(gpu, 8, 0, NULL), ==,
                     VIRTIO_GPU_RESP_OK_MAP_INFO);
@@ -501,7 +501,7 @@ static void test_release_wait(void *obj, void *data, QGuestAllocator *alloc)
         g_assert_cmpint(i, <, 10000);
     }
     g_assert_cmphex(resp.type, ==, VIRTIO_GPU_RESP_OK_NODATA);
-    g_assert_cmphex(hostmem_stat(gpu, "x-hostmem-pending-releases"), ==, 0);
+    g_assert_cmphex(region_stat(gpu, "x-hostmem-pending-releases"), ==, 0);
 
     g_assert_cmphex(map_blob(gpu, 7, 4096, NULL), ==,
                     VIRTIO_GPU_RESP_OK_MAP_INFO);
@@ -523,7 +523,7 @@ static void test_ctx_destroy(void *obj, void *data, QGuestAllocator *alloc)
     qpci_memwrite(gpu->pdev, b.bar, 4096, "still mapped", 12);
     g_assert_cmphex(qvirtio_gpu_ctx_destroy(gpu, CTX), ==,
                     VIRTIO_GPU_RESP_OK_NODATA);
-    g_assert_cmphex(hostmem_stat(gpu, "x-hostmem-mappings"), ==, 0);
+    g_assert_cmphex(region_stat(gpu, "x-hostmem-mappings"), ==, 0);
     qpci_memread(gpu->pdev, b.bar, 4096, got, sizeof(got));
     g_assert_true(buffer_is_zero(got, sizeof(got)));
     g_assert_cmphex(unref(gpu, 9), ==, VIRTIO_GPU_RESP_OK_NODATA);
@@ -602,7 +602,7 @@ static void wait_released(QVirtioGpu *gpu)
 {
     int i;
 
-    for (i = 0; hostmem_stat(gpu, "x-hostmem-pending-releases"); i++) {
+    for (i = 0; region_stat(gpu, "x-hostmem-pending-releases"); i++) {
         g_assert_cmpint(i, <, 10000);
         g_usleep(1000);
     }
@@ -631,7 +631,7 @@ static void test_unmap_held(void *obj, void *data, QGuestAllocator *alloc)
     /* Held: no answer, the range free in the books, the blob in reach. */
     send_unmap(gpu, 20, &r[0]);
     assert_no_answer(gpu);
-    g_assert_cmphex(hostmem_stat(gpu, "x-hostmem-mappings"), ==, 0);
+    g_assert_cmphex(region_stat(gpu, "x-hostmem-mappings"), ==, 0);
     qpci_memread(gpu->pdev, b.bar, 0, got, 12);
     g_assert_cmpmem(got, 12, "blob twenty", 12);
 
@@ -765,7 +765,7 @@ static void test_unmap_held_reset(void *obj, void *data,
     rsp = qtest_qmp(gpu->qts, "{'execute': 'system_reset'}");
     qobject_unref(rsp);
     qtest_qmp_eventwait(gpu->qts, "RESET");
-    g_assert_cmphex(hostmem_stat(gpu, "x-hostmem-mappings"), ==, 0);
+    g_assert_cmphex(region_stat(gpu, "x-hostmem-mappings"), ==, 0);
     wait_released(gpu);
     qtest_clock_step(gpu->qts, 10 * 1000 * 1000);
 

@@ -31,7 +31,7 @@ typedef struct VirglResource {
     /* RESOURCE_ASSIGN_UUID: made once, then stable */
     QemuUUID uuid;
     bool has_uuid;
-    unsigned hostmem_refs;      /* region mappings not released yet */
+    unsigned region_refs;      /* region mappings not released yet */
 } VirglResource;
 
 static inline VirglResource *

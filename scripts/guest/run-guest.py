@@ -83,7 +83,7 @@ def main():
         if args.heap:
             device_extra += ",hostmem-memdev=heap"
             extra += ["-object", "memory-backend-memfd,id=heap,size=%d"
-                      % HOSTMEM, "-trace", "virtio_gpu_hostmem_state"]
+                      % HOSTMEM, "-trace", "virtio_gpu_region_state"]
         cmd = guestvm.guest_command(args.image, append, serial, device_extra,
                                     extra)
         start = time.monotonic()
@@ -216,7 +216,7 @@ def main():
               % ("" if not venus_errors else ": " + venus_errors[0]))
 
     if args.heap:
-        moves = re.findall(r"virtio_gpu_hostmem_state res \S+ offset \S+ "
+        moves = re.findall(r"virtio_gpu_region_state res \S+ offset \S+ "
                            r"(\w+) -> (\w+)", qemu_out)
         placed = {to: sum(1 for _, t in moves if t == to)
                   for to in ("fixed", "subregion")}

@@ -136,7 +136,7 @@ GDB_DEVICE = [
     "p ((VirtIOGPUGL *)$g)->cmdq_suspended",
     "p ((VirtIOGPUGL *)$g)->renderer_reset",
     "p $g->parent_obj.renderer_blocked",
-    "p $g->parent_obj.hostmem.pending_releases",
+    "p $g->parent_obj.region.pending_releases",
     "p g_hash_table_size(((VirtIOGPUGL *)$g)->dying)",
 ]
 

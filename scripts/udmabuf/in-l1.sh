@@ -16,8 +16,8 @@ obj=$(realpath "$obj")
 cd /tmp || exit 1
 export QTEST_QEMU_BINARY="$obj/qemu-system-x86_64"
 rc=0
-"$obj/tests/qtest/virtio-gpu-hostmem-test" --tap -k \
-    -p /x86_64/virtio-gpu/hostmem/udmabuf || rc=1
+"$obj/tests/qtest/virtio-gpu-region-test" --tap -k \
+    -p /x86_64/virtio-gpu/region/udmabuf || rc=1
 # the 2D device's GUEST blobs through udmabuf (qos takes full paths only)
 "$obj/tests/qtest/qos-test" --tap -k -p "/x86_64/pc/i440FX-pcihost/\
 pci-bus-pc/pci-bus/virtio-gpu-pci-udmabuf/virtio-gpu-udmabuf/\

@@ -30,8 +30,8 @@ import guestvm  # noqa: E402
 
 # The tests this lane is for: each must have run, and passed.
 REQUIRED = [
-    "/virtio-gpu/hostmem/udmabuf/slice-bytes",
-    "/virtio-gpu/hostmem/udmabuf/slice-refused",
+    "/virtio-gpu/region/udmabuf/slice-bytes",
+    "/virtio-gpu/region/udmabuf/slice-refused",
     "/pc/i440FX-pcihost/pci-bus-pc/pci-bus/virtio-gpu-pci-udmabuf/"
     "virtio-gpu-udmabuf/virtio-gpu-udmabuf-tests/scanout-udmabuf",
 ]

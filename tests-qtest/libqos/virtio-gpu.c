@@ -529,7 +529,7 @@ static void virtio_gpu_register_nodes(void)
     /*
      * The 2D device's blobs: guest RAM from a memfd, its pages joined by
      * udmabuf.  Only where /dev/udmabuf is (the udmabuf lane); elsewhere
-     * the device refuses blob=on, as virtio-gpu-hostmem-test checks.
+     * the device refuses blob=on, as virtio-gpu-region-test checks.
      */
     if (access("/dev/udmabuf", R_OK | W_OK) == 0) {
         QOSGraphEdgeOptions u = {
@@ -553,7 +553,7 @@ static void virtio_gpu_register_nodes(void)
     }
 }
 
-#define HOSTMEM_TESTER_ID "hostmem-tester"
+#define HOSTMEM_TESTER_ID "region-tester"
 
 void qvirtio_gpu_load_tester(QTestState *qts)
 {
@@ -562,7 +562,7 @@ void qvirtio_gpu_load_tester(QTestState *qts)
                             " {'implements': 'user-creatable'}}"));
 }
 
-const char *qvirtio_gpu_hostmem_tester(QTestState *qts, const char *dev_path)
+const char *qvirtio_gpu_region_tester(QTestState *qts, const char *dev_path)
 {
     static const char path[] = "/objects/" HOSTMEM_TESTER_ID;
     QDict *rsp = qtest_qmp(qts, "{'execute': 'qom-get', 'arguments':"
@@ -572,7 +572,7 @@ const char *qvirtio_gpu_hostmem_tester(QTestState *qts, const char *dev_path)
         qobject_unref(rsp);
         qvirtio_gpu_load_tester(qts);
         rsp = qtest_qmp(qts, "{'execute': 'object-add', 'arguments':"
-                        " {'qom-type': 'x-virtio-gpu-hostmem-tester',"
+                        " {'qom-type': 'x-virtio-gpu-region-tester',"
                         " 'id': %s, 'device': %s}}", HOSTMEM_TESTER_ID,
                         dev_path);
         g_assert_true(qdict_haskey(rsp, "return"));
@@ -587,7 +587,7 @@ void qvirtio_gpu_hold_grace_periods(QTestState *qts, const char *dev_path,
     QDict *rsp = qtest_qmp(qts, "{'execute': 'qom-set', 'arguments':"
                            " {'path': %s, 'property': 'hold-grace-periods',"
                            " 'value': %i}}",
-                           qvirtio_gpu_hostmem_tester(qts, dev_path), hold);
+                           qvirtio_gpu_region_tester(qts, dev_path), hold);
 
     g_assert_true(qdict_haskey(rsp, "return"));
     qobject_unref(rsp);

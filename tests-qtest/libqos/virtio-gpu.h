@@ -131,15 +131,15 @@ int qvirtio_gpu_qemu_dmabufs(void);
 /* screendump of the console, as RGB bytes; g_free() it. */
 uint8_t *qvirtio_gpu_screendump(QVirtioGpu *gpu, int *width, int *height);
 
-/* Load the module of x-virtio-gpu-hostmem-tester, where there are modules. */
+/* Load the module of x-virtio-gpu-region-tester, where there are modules. */
 void qvirtio_gpu_load_tester(QTestState *qts);
 
 /*
- * The QOM path of the x-virtio-gpu-hostmem-tester that drives the
+ * The QOM path of the x-virtio-gpu-region-tester that drives the
  * host-visible region of the device at @dev_path (properties map, unmap,
  * hold-grace-periods), made on first use.
  */
-const char *qvirtio_gpu_hostmem_tester(QTestState *qts, const char *dev_path);
+const char *qvirtio_gpu_region_tester(QTestState *qts, const char *dev_path);
 /* Hold every RCU grace period back, and with them the region's releases. */
 void qvirtio_gpu_hold_grace_periods(QTestState *qts, const char *dev_path,
                                     bool hold);

@@ -7,8 +7,8 @@
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 
-#ifndef HW_VIRTIO_GPU_HOSTMEM_H
-#define HW_VIRTIO_GPU_HOSTMEM_H
+#ifndef HW_VIRTIO_GPU_REGION_H
+#define HW_VIRTIO_GPU_REGION_H
 
 #include "exec/memory.h"
 #include "qemu/queue.h"
@@ -16,7 +16,7 @@
 #include "qemu/timer.h"
 
 /* The largest hostmem= accepted. */
-#define VIRTIO_GPU_HOSTMEM_MAX (1ull << 40)
+#define VIRTIO_GPU_REGION_MAX (1ull << 40)
 
 /*
  * Live mappings all regions of the process may hold together.  Each
@@ -24,46 +24,46 @@
  * that sees the BAR, and an address space holds fewer than 4096
  * sections (phys_section_add()): this leaves room for the machine's
  * own.  max_mappings= picks a device's share, by default
- * VIRTIO_GPU_HOSTMEM_MAPPINGS_DEFAULT.
+ * VIRTIO_GPU_REGION_MAPPINGS_DEFAULT.
  */
-#define VIRTIO_GPU_HOSTMEM_MAPPINGS_MAX 1800
-#define VIRTIO_GPU_HOSTMEM_MAPPINGS_DEFAULT 1536
+#define VIRTIO_GPU_REGION_MAPPINGS_MAX 1800
+#define VIRTIO_GPU_REGION_MAPPINGS_DEFAULT 1536
 
 /*
  * Blobs placed over the static heap at once.  Each may split the heap's
  * mapping in three, and Linux allows a process 65530 mappings
  * (vm.max_map_count) by default.
  */
-#define VIRTIO_GPU_HOSTMEM_HEAP_MAPPINGS_MAX 16384
+#define VIRTIO_GPU_REGION_HEAP_MAPPINGS_MAX 16384
 
 /*
  * How long an unmap may wait for the next map, to share its flat view
  * update, before it is carried out alone.
  */
-#define VIRTIO_GPU_HOSTMEM_FLUSH_DELAY_US 1000
+#define VIRTIO_GPU_REGION_FLUSH_DELAY_US 1000
 
 /*
  * Called once the guest can no longer reach a mapping's memory, on the
  * main loop thread: the owner may free or recycle it then.
  */
-typedef void VirtIOGPUHostmemRelease(void *opaque);
+typedef void VirtIOGPURegionRelease(void *opaque);
 
 /* Called after unmapped mappings left the guest's reach (a flush). */
-typedef void VirtIOGPUHostmemFlushed(void *opaque);
+typedef void VirtIOGPURegionFlushed(void *opaque);
 
 /* What a mapping shows: host memory, or a slice of a file descriptor. */
-typedef struct VirtIOGPUHostmemBacking {
+typedef struct VirtIOGPURegionBacking {
     void *ptr;                  /* host memory, or NULL to map @fd */
     int fd;                     /* memfd, udmabuf...; mapped shared */
     uint64_t fd_offset;
-    VirtIOGPUHostmemRelease *release;   /* may be NULL */
+    VirtIOGPURegionRelease *release;   /* may be NULL */
     void *opaque;
-} VirtIOGPUHostmemBacking;
+} VirtIOGPURegionBacking;
 
-typedef struct VirtIOGPUHostmemMapping VirtIOGPUHostmemMapping;
-typedef struct HostmemRelease HostmemRelease;
+typedef struct VirtIOGPURegionMapping VirtIOGPURegionMapping;
+typedef struct RegionRelease RegionRelease;
 
-typedef struct VirtIOGPUHostmem {
+typedef struct VirtIOGPURegion {
     /* The whole BAR, a power of two: reads 0, drops writes, where unmapped */
     MemoryRegion bar;
     uint64_t size;              /* what the guest may use: hostmem= */
@@ -74,21 +74,21 @@ typedef struct VirtIOGPUHostmem {
 
     /*
      * Unmapped, but still in the BAR until the next flush: the next map,
-     * virtio_gpu_hostmem_flush(), or the timer.  One flat view update
+     * virtio_gpu_region_flush(), or the timer.  One flat view update
      * then takes them all out.
      */
     GPtrArray *detached;
-    QSIMPLEQ_HEAD(, HostmemRelease) removed;    /* until the commit */
+    QSIMPLEQ_HEAD(, RegionRelease) removed;    /* until the commit */
     QEMUTimer *flush_timer;
-    VirtIOGPUHostmemFlushed *flushed;
+    VirtIOGPURegionFlushed *flushed;
     void *flushed_opaque;
 
     /* Unmapped backings: a thread waits out the RCU grace period. */
     QemuThread grace_thread;
     QemuMutex lock;
     QemuCond cond;
-    QSIMPLEQ_HEAD(, HostmemRelease) waiting;    /* grace period running */
-    QSIMPLEQ_HEAD(, HostmemRelease) released;   /* to release on main loop */
+    QSIMPLEQ_HEAD(, RegionRelease) waiting;    /* grace period running */
+    QSIMPLEQ_HEAD(, RegionRelease) released;   /* to release on main loop */
     bool stopping;
     QEMUBH *release_bh;
     unsigned pending_releases;  /* unmapped, not released yet */
@@ -111,16 +111,16 @@ typedef struct VirtIOGPUHostmem {
     int udmabuf_dev;
     uint64_t udmabuf_limit;     /* the largest udmabuf (size_limit_mb) */
     unsigned slices;            /* live */
-} VirtIOGPUHostmem;
+} VirtIOGPURegion;
 
 /*
  * Check @size for use as hostmem= and set up the region.  The BAR is
  * @size rounded up to a power of two; the guest may use @size of it.
  */
-bool virtio_gpu_hostmem_init(VirtIOGPUHostmem *hm, Object *owner,
-                             uint64_t size, uint32_t max_mappings,
-                             Error **errp);
-void virtio_gpu_hostmem_fini(VirtIOGPUHostmem *hm);
+bool virtio_gpu_region_init(VirtIOGPURegion *vr, Object *owner,
+                            uint64_t size, uint32_t max_mappings,
+                            Error **errp);
+void virtio_gpu_region_fini(VirtIOGPURegion *vr);
 
 /*
  * Back the whole region with @heap, a shared, fd-backed memory backend
@@ -129,8 +129,8 @@ void virtio_gpu_hostmem_fini(VirtIOGPUHostmem *hm);
  * and unmapping puts the heap's own pages back; a pointer backing still
  * gets a subregion of its own, over the heap.
  */
-bool virtio_gpu_hostmem_use_heap(VirtIOGPUHostmem *hm, HostMemoryBackend *heap,
-                                 Error **errp);
+bool virtio_gpu_region_use_heap(VirtIOGPURegion *vr, HostMemoryBackend *heap,
+                                Error **errp);
 
 /*
  * Slices of the heap: the heap's own pages at a range, shared as a
@@ -139,25 +139,25 @@ bool virtio_gpu_hostmem_use_heap(VirtIOGPUHostmem *hm, HostMemoryBackend *heap,
  * that uses them enables them at realize, where a host without them
  * fails with the reason.
  */
-bool virtio_gpu_hostmem_enable_slices(VirtIOGPUHostmem *hm, Error **errp);
+bool virtio_gpu_region_enable_slices(VirtIOGPURegion *vr, Error **errp);
 
 /*
  * Give [@offset, @offset + @size) of the heap to @resource_id, checked
- * as virtio_gpu_hostmem_map() checks a mapping, and return a udmabuf of
+ * as virtio_gpu_region_map() checks a mapping, and return a udmabuf of
  * it, or -1.  The guest keeps reaching the range, the same pages.  The
  * region owns the fd and closes it when the resource is unmapped: the
  * pages stay pinned until then, and after that as long as a user holds
  * a reference of its own (a dup or an import).
  */
-int virtio_gpu_hostmem_map_slice(VirtIOGPUHostmem *hm, uint32_t resource_id,
-                                 uint64_t offset, uint64_t size,
-                                 Error **errp);
+int virtio_gpu_region_map_slice(VirtIOGPURegion *vr, uint32_t resource_id,
+                                uint64_t offset, uint64_t size,
+                                Error **errp);
 /* @resource_id's slice, or -1 if it has none: owned by the region. */
-int virtio_gpu_hostmem_slice_fd(VirtIOGPUHostmem *hm, uint32_t resource_id);
+int virtio_gpu_region_slice_fd(VirtIOGPURegion *vr, uint32_t resource_id);
 
-static inline bool virtio_gpu_hostmem_enabled(VirtIOGPUHostmem *hm)
+static inline bool virtio_gpu_region_enabled(VirtIOGPURegion *vr)
 {
-    return hm->size != 0;
+    return vr->size != 0;
 }
 
 /* virtio 1.4's VIRTIO_GPU_F_BLOB_ALIGNMENT, newer than both lines' headers */
@@ -172,20 +172,20 @@ static inline bool virtio_gpu_hostmem_enabled(VirtIOGPUHostmem *hm)
  * as blob_alignment: the heap's page size (a hugepage backend's), or the
  * host's.
  */
-uint64_t virtio_gpu_hostmem_blob_alignment(VirtIOGPUHostmem *hm);
+uint64_t virtio_gpu_region_blob_alignment(VirtIOGPURegion *vr);
 
 /*
  * Whether @value, a blob's size or a MAP_BLOB offset, keeps to that
  * alignment, if the guest negotiated it.
  */
-bool virtio_gpu_hostmem_blob_aligned(VirtIOGPUHostmem *hm, bool negotiated,
-                                     uint64_t value);
+bool virtio_gpu_region_blob_aligned(VirtIOGPURegion *vr, bool negotiated,
+                                    uint64_t value);
 
 /*
  * Whether one more mapping would pass its limit on live mappings: of a
  * backing with an fd (@fd) or of a pointer.
  */
-bool virtio_gpu_hostmem_full(VirtIOGPUHostmem *hm, bool fd);
+bool virtio_gpu_region_full(VirtIOGPURegion *vr, bool fd);
 
 /*
  * Show @backing at [@offset, @offset + @size) of the region.  Refused,
@@ -194,10 +194,10 @@ bool virtio_gpu_hostmem_full(VirtIOGPUHostmem *hm, bool fd);
  * live mapping, @resource_id is not mapped yet, and the region is not
  * full.
  */
-bool virtio_gpu_hostmem_map(VirtIOGPUHostmem *hm, uint32_t resource_id,
-                            uint64_t offset, uint64_t size,
-                            const VirtIOGPUHostmemBacking *backing,
-                            Error **errp);
+bool virtio_gpu_region_map(VirtIOGPURegion *vr, uint32_t resource_id,
+                           uint64_t offset, uint64_t size,
+                           const VirtIOGPURegionBacking *backing,
+                           Error **errp);
 /*
  * Take @resource_id's mapping out of the region.  It is unreachable for
  * new accesses at once and the range may be mapped again at once; the
@@ -205,39 +205,39 @@ bool virtio_gpu_hostmem_map(VirtIOGPUHostmem *hm, uint32_t resource_id,
  * (for a backing placed over the heap, at once).
  * Returns false if @resource_id was not mapped.
  */
-bool virtio_gpu_hostmem_unmap(VirtIOGPUHostmem *hm, uint32_t resource_id);
+bool virtio_gpu_region_unmap(VirtIOGPURegion *vr, uint32_t resource_id);
 /*
  * The same, but the mapping stays reachable until the region flushes:
  * at the next map, which takes it out in the same flat view update, at
- * virtio_gpu_hostmem_flush(), or VIRTIO_GPU_HOSTMEM_FLUSH_DELAY_US from
+ * virtio_gpu_region_flush(), or VIRTIO_GPU_REGION_FLUSH_DELAY_US from
  * now.  Only the bookkeeping changes at once: the range and the
  * resource may be mapped again.  Returns true if a mapping of
  * @resource_id leaves at that flush, unmapped now or before.  A backing
  * placed over the heap needs no flush: it leaves at once.
  */
-bool virtio_gpu_hostmem_unmap_later(VirtIOGPUHostmem *hm,
-                                    uint32_t resource_id);
+bool virtio_gpu_region_unmap_later(VirtIOGPURegion *vr,
+                                   uint32_t resource_id);
 /* Carry out the unmaps still pending now. */
-void virtio_gpu_hostmem_flush(VirtIOGPUHostmem *hm);
+void virtio_gpu_region_flush(VirtIOGPURegion *vr);
 /* @flushed runs after each flush that took mappings out. */
-void virtio_gpu_hostmem_set_flushed(VirtIOGPUHostmem *hm,
-                                    VirtIOGPUHostmemFlushed *flushed,
-                                    void *opaque);
-bool virtio_gpu_hostmem_is_mapped(VirtIOGPUHostmem *hm, uint32_t resource_id);
+void virtio_gpu_region_set_flushed(VirtIOGPURegion *vr,
+                                   VirtIOGPURegionFlushed *flushed,
+                                   void *opaque);
+bool virtio_gpu_region_is_mapped(VirtIOGPURegion *vr, uint32_t resource_id);
 /* Unmap everything at once: device reset. */
-void virtio_gpu_hostmem_unmap_all(VirtIOGPUHostmem *hm);
+void virtio_gpu_region_unmap_all(VirtIOGPURegion *vr);
 
 /*
  * Read-only statistics as QOM properties on @obj (x-hostmem-mappings,
  * x-hostmem-mapped-bytes, x-hostmem-pending-releases,
  * x-hostmem-heap-mappings, x-hostmem-slices).  Tests drive the
- * region with an x-virtio-gpu-hostmem-tester object.
+ * region with an x-virtio-gpu-region-tester object.
  */
-void virtio_gpu_hostmem_add_properties(VirtIOGPUHostmem *hm, Object *obj);
+void virtio_gpu_region_add_properties(VirtIOGPURegion *vr, Object *obj);
 
-static inline unsigned virtio_gpu_hostmem_nr_mappings(VirtIOGPUHostmem *hm)
+static inline unsigned virtio_gpu_region_nr_mappings(VirtIOGPURegion *vr)
 {
-    return hm->by_resource ? g_hash_table_size(hm->by_resource) : 0;
+    return vr->by_resource ? g_hash_table_size(vr->by_resource) : 0;
 }
 
 #endif

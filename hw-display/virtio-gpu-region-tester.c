@@ -1,8 +1,8 @@
 /*
- * x-virtio-gpu-hostmem-tester: drives a virtio-gpu device's host-visible
+ * x-virtio-gpu-region-tester: drives a virtio-gpu device's host-visible
  * region from qtests, without a guest driver or a renderer
  *
- *   object-add qom-type=x-virtio-gpu-hostmem-tester id=T device=PATH
+ *   object-add qom-type=x-virtio-gpu-region-tester id=T device=PATH
  *   qom-set /objects/T map "RESOURCE:OFFSET:SIZE:FDNAME"  (fd from getfd)
  *   qom-set /objects/T unmap RESOURCE
  *   qom-set /objects/T hold-grace-periods true|false
@@ -45,19 +45,19 @@
 #include "hw/virtio/virtio-gpu-compat.h"
 #include "hw/qdev-core.h"
 #include "hw/virtio/virtio-gpu.h"
-#include "hw/virtio/virtio-gpu-hostmem.h"
+#include "hw/virtio/virtio-gpu-region.h"
 
-#define TYPE_VIRTIO_GPU_HOSTMEM_TESTER "x-virtio-gpu-hostmem-tester"
-OBJECT_DECLARE_SIMPLE_TYPE(VirtIOGPUHostmemTester, VIRTIO_GPU_HOSTMEM_TESTER)
+#define TYPE_VIRTIO_GPU_REGION_TESTER "x-virtio-gpu-region-tester"
+OBJECT_DECLARE_SIMPLE_TYPE(VirtIOGPURegionTester, VIRTIO_GPU_REGION_TESTER)
 /* A module of its own, which a distribution may leave out. */
-module_obj(TYPE_VIRTIO_GPU_HOSTMEM_TESTER);
+module_obj(TYPE_VIRTIO_GPU_REGION_TESTER);
 module_dep("hw-display-virtio-gpu");
 
-struct VirtIOGPUHostmemTester {
+struct VirtIOGPURegionTester {
     Object parent_obj;
     char *device;
     Object *dev;                /* referenced while the tester lives */
-    VirtIOGPUHostmem *hm;
+    VirtIOGPURegion *vr;
     bool slices;
     uint64_t bench_ns;
     /* hold-grace-periods: the thread in its read-side section */
@@ -67,14 +67,14 @@ struct VirtIOGPUHostmemTester {
 };
 
 /* The region, while the device is there: unplugged, it has none. */
-static VirtIOGPUHostmem *tester_region(VirtIOGPUHostmemTester *t,
-                                       Error **errp)
+static VirtIOGPURegion *tester_region(VirtIOGPURegionTester *t,
+                                      Error **errp)
 {
-    if (!t->hm || !DEVICE(t->dev)->realized) {
+    if (!t->vr || !DEVICE(t->dev)->realized) {
         error_setg(errp, "the tester's device is gone");
         return NULL;
     }
-    return t->hm;
+    return t->vr;
 }
 
 static void tester_close_fd(void *opaque)
@@ -118,21 +118,21 @@ bad:
 static void tester_map(Object *obj, Visitor *v, const char *name,
                        void *opaque, Error **errp)
 {
-    VirtIOGPUHostmemTester *t = VIRTIO_GPU_HOSTMEM_TESTER(obj);
-    VirtIOGPUHostmemBacking backing = { .release = tester_close_fd };
-    VirtIOGPUHostmem *hm = tester_region(t, errp);
+    VirtIOGPURegionTester *t = VIRTIO_GPU_REGION_TESTER(obj);
+    VirtIOGPURegionBacking backing = { .release = tester_close_fd };
+    VirtIOGPURegion *vr = tester_region(t, errp);
     uint64_t num[3];
     int fd;
 
-    fd = hm ? tester_args(v, name, "RESOURCE:OFFSET:SIZE:FDNAME", num, 3,
+    fd = vr ? tester_args(v, name, "RESOURCE:OFFSET:SIZE:FDNAME", num, 3,
                           errp) : -1;
     if (fd < 0) {
         return;
     }
     backing.fd = fd;
     backing.opaque = GINT_TO_POINTER(fd);
-    if (!virtio_gpu_hostmem_map(hm, num[0], num[1], num[2], &backing,
-                                errp)) {
+    if (!virtio_gpu_region_map(vr, num[0], num[1], num[2], &backing,
+                               errp)) {
         close(fd);
     }
 }
@@ -140,27 +140,27 @@ static void tester_map(Object *obj, Visitor *v, const char *name,
 static void tester_slice(Object *obj, Visitor *v, const char *name,
                          void *opaque, Error **errp)
 {
-    VirtIOGPUHostmemTester *t = VIRTIO_GPU_HOSTMEM_TESTER(obj);
-    VirtIOGPUHostmem *hm = tester_region(t, errp);
+    VirtIOGPURegionTester *t = VIRTIO_GPU_REGION_TESTER(obj);
+    VirtIOGPURegion *vr = tester_region(t, errp);
     uint64_t num[3];
 
-    if (hm && !tester_args(v, name, "RESOURCE:OFFSET:SIZE", num, 3, errp)) {
-        virtio_gpu_hostmem_map_slice(hm, num[0], num[1], num[2], errp);
+    if (vr && !tester_args(v, name, "RESOURCE:OFFSET:SIZE", num, 3, errp)) {
+        virtio_gpu_region_map_slice(vr, num[0], num[1], num[2], errp);
     }
 }
 
 static void tester_bench(Object *obj, Visitor *v, const char *name,
                          void *opaque, Error **errp)
 {
-    VirtIOGPUHostmemTester *t = VIRTIO_GPU_HOSTMEM_TESTER(obj);
-    VirtIOGPUHostmem *hm = tester_region(t, errp);
-    VirtIOGPUHostmemBacking backing = { .release = tester_close_fd };
+    VirtIOGPURegionTester *t = VIRTIO_GPU_REGION_TESTER(obj);
+    VirtIOGPURegion *vr = tester_region(t, errp);
+    VirtIOGPURegionBacking backing = { .release = tester_close_fd };
     const uint32_t res = UINT32_MAX;
     uint64_t num[3], i;
     int64_t start;
     int fd;
 
-    fd = hm ? tester_args(v, name, "CYCLES:OFFSET:SIZE:FDNAME", num, 3,
+    fd = vr ? tester_args(v, name, "CYCLES:OFFSET:SIZE:FDNAME", num, 3,
                           errp) : -1;
     if (fd < 0) {
         return;
@@ -169,12 +169,12 @@ static void tester_bench(Object *obj, Visitor *v, const char *name,
     for (i = 0; i < num[0]; i++) {
         backing.fd = dup(fd);
         backing.opaque = GINT_TO_POINTER(backing.fd);
-        if (!virtio_gpu_hostmem_map(hm, res, num[1], num[2], &backing,
-                                    errp)) {
+        if (!virtio_gpu_region_map(vr, res, num[1], num[2], &backing,
+                                   errp)) {
             close(backing.fd);
             break;
         }
-        virtio_gpu_hostmem_unmap(hm, res);
+        virtio_gpu_region_unmap(vr, res);
     }
     t->bench_ns = get_clock() - start;
     close(fd);
@@ -183,7 +183,7 @@ static void tester_bench(Object *obj, Visitor *v, const char *name,
 static void tester_get_bench_ns(Object *obj, Visitor *v, const char *name,
                                 void *opaque, Error **errp)
 {
-    visit_type_uint64(v, name, &VIRTIO_GPU_HOSTMEM_TESTER(obj)->bench_ns,
+    visit_type_uint64(v, name, &VIRTIO_GPU_REGION_TESTER(obj)->bench_ns,
                       errp);
 }
 
@@ -191,8 +191,8 @@ static void tester_get_bench_ns(Object *obj, Visitor *v, const char *name,
 static void tester_slice_copy(Object *obj, Visitor *v, const char *name,
                               void *opaque, Error **errp)
 {
-    VirtIOGPUHostmemTester *t = VIRTIO_GPU_HOSTMEM_TESTER(obj);
-    VirtIOGPUHostmem *hm = tester_region(t, errp);
+    VirtIOGPURegionTester *t = VIRTIO_GPU_REGION_TESTER(obj);
+    VirtIOGPURegion *vr = tester_region(t, errp);
     bool to_fd = !strcmp(name, "slice-read");
     uint64_t res;
     off_t size;
@@ -200,11 +200,11 @@ static void tester_slice_copy(Object *obj, Visitor *v, const char *name,
     void *p;
     int fd, dmabuf;
 
-    fd = hm ? tester_args(v, name, "RESOURCE:FDNAME", &res, 1, errp) : -1;
+    fd = vr ? tester_args(v, name, "RESOURCE:FDNAME", &res, 1, errp) : -1;
     if (fd < 0) {
         return;
     }
-    dmabuf = virtio_gpu_hostmem_slice_fd(hm, res);
+    dmabuf = virtio_gpu_region_slice_fd(vr, res);
     size = dmabuf < 0 ? -1 : lseek(dmabuf, 0, SEEK_END);
     p = size <= 0 ? MAP_FAILED :
         mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, dmabuf, 0);
@@ -224,21 +224,21 @@ static void tester_slice_copy(Object *obj, Visitor *v, const char *name,
 static void tester_unmap(Object *obj, Visitor *v, const char *name,
                          void *opaque, Error **errp)
 {
-    VirtIOGPUHostmemTester *t = VIRTIO_GPU_HOSTMEM_TESTER(obj);
-    VirtIOGPUHostmem *hm = tester_region(t, errp);
+    VirtIOGPURegionTester *t = VIRTIO_GPU_REGION_TESTER(obj);
+    VirtIOGPURegion *vr = tester_region(t, errp);
     uint32_t resource_id;
 
-    if (!hm || !visit_type_uint32(v, name, &resource_id, errp)) {
+    if (!vr || !visit_type_uint32(v, name, &resource_id, errp)) {
         return;
     }
-    if (!virtio_gpu_hostmem_unmap(hm, resource_id)) {
+    if (!virtio_gpu_region_unmap(vr, resource_id)) {
         error_setg(errp, "resource %u is not mapped", resource_id);
     }
 }
 
 static void *tester_holder(void *opaque)
 {
-    VirtIOGPUHostmemTester *t = opaque;
+    VirtIOGPURegionTester *t = opaque;
 
     rcu_register_thread();
     rcu_read_lock();
@@ -249,12 +249,12 @@ static void *tester_holder(void *opaque)
     return NULL;
 }
 
-static void tester_set_hold(VirtIOGPUHostmemTester *t, bool hold)
+static void tester_set_hold(VirtIOGPURegionTester *t, bool hold)
 {
     if (hold && !t->holding) {
         qemu_event_reset(&t->held);
         qemu_event_reset(&t->unhold);
-        qemu_thread_create(&t->holder, "hostmem-tester", tester_holder, t,
+        qemu_thread_create(&t->holder, "region-tester", tester_holder, t,
                            QEMU_THREAD_JOINABLE);
         /* the section has begun: every grace period from now on waits */
         qemu_event_wait(&t->held);
@@ -271,18 +271,18 @@ static void tester_hold(Object *obj, Visitor *v, const char *name,
     bool hold;
 
     if (visit_type_bool(v, name, &hold, errp)) {
-        tester_set_hold(VIRTIO_GPU_HOSTMEM_TESTER(obj), hold);
+        tester_set_hold(VIRTIO_GPU_REGION_TESTER(obj), hold);
     }
 }
 
 static char *tester_get_device(Object *obj, Error **errp)
 {
-    return g_strdup(VIRTIO_GPU_HOSTMEM_TESTER(obj)->device);
+    return g_strdup(VIRTIO_GPU_REGION_TESTER(obj)->device);
 }
 
 static void tester_set_device(Object *obj, const char *value, Error **errp)
 {
-    VirtIOGPUHostmemTester *t = VIRTIO_GPU_HOSTMEM_TESTER(obj);
+    VirtIOGPURegionTester *t = VIRTIO_GPU_REGION_TESTER(obj);
 
     g_free(t->device);
     t->device = g_strdup(value);
@@ -290,11 +290,11 @@ static void tester_set_device(Object *obj, const char *value, Error **errp)
 
 static void tester_complete(UserCreatable *uc, Error **errp)
 {
-    VirtIOGPUHostmemTester *t = VIRTIO_GPU_HOSTMEM_TESTER(uc);
+    VirtIOGPURegionTester *t = VIRTIO_GPU_REGION_TESTER(uc);
     Object *dev;
 
     if (!qtest_enabled()) {
-        error_setg(errp, TYPE_VIRTIO_GPU_HOSTMEM_TESTER " is for qtests");
+        error_setg(errp, TYPE_VIRTIO_GPU_REGION_TESTER " is for qtests");
         return;
     }
     dev = t->device ? object_resolve_path_type(t->device,
@@ -305,33 +305,33 @@ static void tester_complete(UserCreatable *uc, Error **errp)
                    t->device ?: "");
         return;
     }
-    if (!virtio_gpu_hostmem_enabled(&VIRTIO_GPU_BASE(dev)->hostmem)) {
+    if (!virtio_gpu_region_enabled(&VIRTIO_GPU_BASE(dev)->region)) {
         error_setg(errp, "device: '%s' has no host-visible region",
                    t->device);
         return;
     }
     if (t->slices &&
-        !virtio_gpu_hostmem_enable_slices(&VIRTIO_GPU_BASE(dev)->hostmem,
-                                          errp)) {
+        !virtio_gpu_region_enable_slices(&VIRTIO_GPU_BASE(dev)->region,
+                                         errp)) {
         return;
     }
     t->dev = object_ref(dev);
-    t->hm = &VIRTIO_GPU_BASE(dev)->hostmem;
+    t->vr = &VIRTIO_GPU_BASE(dev)->region;
 }
 
 static bool tester_get_slices(Object *obj, Error **errp)
 {
-    return VIRTIO_GPU_HOSTMEM_TESTER(obj)->slices;
+    return VIRTIO_GPU_REGION_TESTER(obj)->slices;
 }
 
 static void tester_set_slices(Object *obj, bool value, Error **errp)
 {
-    VIRTIO_GPU_HOSTMEM_TESTER(obj)->slices = value;
+    VIRTIO_GPU_REGION_TESTER(obj)->slices = value;
 }
 
 static void tester_init(Object *obj)
 {
-    VirtIOGPUHostmemTester *t = VIRTIO_GPU_HOSTMEM_TESTER(obj);
+    VirtIOGPURegionTester *t = VIRTIO_GPU_REGION_TESTER(obj);
 
     qemu_event_init(&t->held, false);
     qemu_event_init(&t->unhold, false);
@@ -339,7 +339,7 @@ static void tester_init(Object *obj)
 
 static void tester_finalize(Object *obj)
 {
-    VirtIOGPUHostmemTester *t = VIRTIO_GPU_HOSTMEM_TESTER(obj);
+    VirtIOGPURegionTester *t = VIRTIO_GPU_REGION_TESTER(obj);
 
     tester_set_hold(t, false);
     qemu_event_destroy(&t->held);
@@ -378,9 +378,9 @@ static void tester_class_init(ObjectClass *oc, void *data)
 }
 
 static const TypeInfo tester_info = {
-    .name = TYPE_VIRTIO_GPU_HOSTMEM_TESTER,
+    .name = TYPE_VIRTIO_GPU_REGION_TESTER,
     .parent = TYPE_OBJECT,
-    .instance_size = sizeof(VirtIOGPUHostmemTester),
+    .instance_size = sizeof(VirtIOGPURegionTester),
     .instance_init = tester_init,
     .instance_finalize = tester_finalize,
     .class_init = tester_class_init,

@@ -191,7 +191,7 @@ static void test_region_vga(void)
 }
 
 /* Config space with hostmem=0 is exactly that of the stock device. */
-static void check_no_region(const char *device, int hostmem_bar)
+static void check_no_region(const char *device, int region_bar)
 {
     Dev *stock = dev_start(device, "");
     Dev *zero = dev_start(device, ",hostmem=0");
@@ -199,7 +199,7 @@ static void check_no_region(const char *device, int hostmem_bar)
 
     g_assert_cmpint(find_shm_caps(zero->pdev).count, ==, 0);
     /* A BAR that only the region's layout uses is not implemented. */
-    g_assert_false(bar_implemented(zero->pdev, hostmem_bar));
+    g_assert_false(bar_implemented(zero->pdev, region_bar));
     for (i = 0; i < 256; i += 4) {
         g_assert_cmphex(qpci_config_readl(zero->pdev, i), ==,
                         qpci_config_readl(stock->pdev, i));
@@ -289,7 +289,7 @@ static Map *map_start_heap(uint64_t hostmem, bool heap)
     qpci_device_enable(m->d->pdev);
     m->bar = qpci_iomap(m->d->pdev, 4, &size);
     g_assert_cmphex(size, ==, pow2ceil(hostmem));
-    m->tester = qvirtio_gpu_hostmem_tester(m->d->qts, GPU_PATH);
+    m->tester = qvirtio_gpu_region_tester(m->d->qts, GPU_PATH);
 
     m->memsize = 1 * MiB;
     m->memfd = memfd_create("hostmem-test", MFD_CLOEXEC);
@@ -326,12 +326,12 @@ static char *map_fd_at(Map *m, uint32_t resource, uint64_t offset,
     g_assert_cmpint(fd, >=, 0);
     g_assert_cmpint(lseek(fd, 0, SEEK_SET), ==, 0);
     rsp = qtest_qmp_fds(m->d->qts, &fd, 1, "{'execute': 'getfd',"
-                        " 'arguments': {'fdname': 'hm'}}");
+                        " 'arguments': {'fdname': 'fd'}}");
     g_assert_true(qdict_haskey(rsp, "return"));
     qobject_unref(rsp);
     close(fd);
 
-    arg = g_strdup_printf("%u:0x%" PRIx64 ":0x%" PRIx64 ":hm",
+    arg = g_strdup_printf("%u:0x%" PRIx64 ":0x%" PRIx64 ":fd",
                           resource, offset, size);
     err = rsp_error(qtest_qmp(m->d->qts, "{'execute': 'qom-set', "
                               "'arguments': {'path': %s, 'property': 'map',"
@@ -339,7 +339,7 @@ static char *map_fd_at(Map *m, uint32_t resource, uint64_t offset,
     if (err) {
         /* a refused fd stays with the monitor: drop it */
         qobject_unref(qtest_qmp(m->d->qts, "{'execute': 'closefd',"
-                                " 'arguments': {'fdname': 'hm'}}"));
+                                " 'arguments': {'fdname': 'fd'}}"));
     }
     return err;
 }
@@ -528,14 +528,14 @@ static void test_map_reset(void)
  */
 static double bench_cycles(Map *m, uint64_t off, int n)
 {
-    g_autofree char *arg = g_strdup_printf("%d:0x%" PRIx64 ":0x10000:hm",
+    g_autofree char *arg = g_strdup_printf("%d:0x%" PRIx64 ":0x10000:fd",
                                            n, off);
     int fd = dup(m->memfd);
     QDict *rsp;
     double ns;
 
     qobject_unref(qtest_qmp_fds(m->d->qts, &fd, 1, "{'execute': 'getfd',"
-                                " 'arguments': {'fdname': 'hm'}}"));
+                                " 'arguments': {'fdname': 'fd'}}"));
     close(fd);
     qobject_unref(qtest_qmp(m->d->qts, "{'execute': 'qom-set', 'arguments':"
                             " {'path': %s, 'property': 'bench', 'value': %s}}",
@@ -615,7 +615,7 @@ static char *tester_add(QTestState *qts, const char *device)
 {
     qvirtio_gpu_load_tester(qts);
     return rsp_error(qtest_qmp(qts, "{'execute': 'object-add', 'arguments':"
-                               " {'qom-type': 'x-virtio-gpu-hostmem-tester',"
+                               " {'qom-type': 'x-virtio-gpu-region-tester',"
                                " 'id': 'other-tester', 'device': %s}}",
                                device));
 }
@@ -748,7 +748,7 @@ static char *slicer_add(QTestState *qts)
 {
     qvirtio_gpu_load_tester(qts);
     return rsp_error(qtest_qmp(qts, "{'execute': 'object-add', 'arguments':"
-                               " {'qom-type': 'x-virtio-gpu-hostmem-tester',"
+                               " {'qom-type': 'x-virtio-gpu-region-tester',"
                                " 'id': 'slicer', 'device': %s,"
                                " 'slices': true}}", GPU_PATH));
 }
@@ -789,11 +789,11 @@ static void slice_refused(Map *m, uint32_t resource, uint64_t offset,
 /* Copy @resource's slice to the test's memfd, or (@read false) back. */
 static char *slice_copy(Map *m, uint32_t resource, bool read)
 {
-    g_autofree char *arg = g_strdup_printf("%u:hm", resource);
+    g_autofree char *arg = g_strdup_printf("%u:fd", resource);
     int fd = dup(m->memfd);
 
     qobject_unref(qtest_qmp_fds(m->d->qts, &fd, 1, "{'execute': 'getfd',"
-                                " 'arguments': {'fdname': 'hm'}}"));
+                                " 'arguments': {'fdname': 'fd'}}"));
     close(fd);
     return slicer_set(m, read ? "slice-read" : "slice-write", arg);
 }
@@ -943,31 +943,31 @@ int main(int argc, char **argv)
     g_test_init(&argc, &argv, NULL);
 
     if (g_test_perf()) {
-        qtest_add_func("/virtio-gpu/hostmem/bench", test_bench);
+        qtest_add_func("/virtio-gpu/region/bench", test_bench);
     }
 
-    qtest_add_func("/virtio-gpu/hostmem/region/virtio-gpu-pci",
+    qtest_add_func("/virtio-gpu/region/bar/virtio-gpu-pci",
                    test_region_gpu_pci);
-    qtest_add_func("/virtio-gpu/hostmem/region/virtio-vga", test_region_vga);
-    qtest_add_func("/virtio-gpu/hostmem/region/absent", test_no_region);
-    qtest_add_func("/virtio-gpu/hostmem/region/bad-sizes", test_bad_sizes);
-    qtest_add_func("/virtio-gpu/hostmem/map/memfd", test_map_memfd);
-    qtest_add_func("/virtio-gpu/hostmem/map/refused", test_map_refused);
-    qtest_add_func("/virtio-gpu/hostmem/map/reset", test_map_reset);
-    qtest_add_func("/virtio-gpu/hostmem/tester/refusals",
+    qtest_add_func("/virtio-gpu/region/bar/virtio-vga", test_region_vga);
+    qtest_add_func("/virtio-gpu/region/bar/absent", test_no_region);
+    qtest_add_func("/virtio-gpu/region/bar/bad-sizes", test_bad_sizes);
+    qtest_add_func("/virtio-gpu/region/map/memfd", test_map_memfd);
+    qtest_add_func("/virtio-gpu/region/map/refused", test_map_refused);
+    qtest_add_func("/virtio-gpu/region/map/reset", test_map_reset);
+    qtest_add_func("/virtio-gpu/region/tester/refusals",
                    test_tester_refusals);
-    qtest_add_func("/virtio-gpu/hostmem/heap/map", test_heap_map);
-    qtest_add_func("/virtio-gpu/hostmem/heap/many", test_heap_many);
-    qtest_add_func("/virtio-gpu/hostmem/heap/refused", test_heap_refused);
-    qtest_add_func("/virtio-gpu/hostmem/slices/refused", test_slices_refused);
+    qtest_add_func("/virtio-gpu/region/heap/map", test_heap_map);
+    qtest_add_func("/virtio-gpu/region/heap/many", test_heap_many);
+    qtest_add_func("/virtio-gpu/region/heap/refused", test_heap_refused);
+    qtest_add_func("/virtio-gpu/region/slices/refused", test_slices_refused);
     /* The udmabuf lane (make check-udmabuf) checks that these ran. */
     if (access("/dev/udmabuf", R_OK | W_OK) == 0) {
-        qtest_add_func("/virtio-gpu/hostmem/udmabuf/slice-bytes",
+        qtest_add_func("/virtio-gpu/region/udmabuf/slice-bytes",
                        test_slice_bytes);
-        qtest_add_func("/virtio-gpu/hostmem/udmabuf/slice-refused",
+        qtest_add_func("/virtio-gpu/region/udmabuf/slice-refused",
                        test_slice_refused);
     } else {
-        qtest_add_func("/virtio-gpu/hostmem/udmabuf/absent",
+        qtest_add_func("/virtio-gpu/region/udmabuf/absent",
                        test_no_udmabuf);
     }
     return g_test_run();
