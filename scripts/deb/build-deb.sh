@@ -19,9 +19,12 @@
 #     dh_listpackages, so the linux-user builds are skipped too;
 #   - QEMU_CONFIGURE_OPTIONS=--target-list=...: debian/rules appends it
 #     to its configure line;
-#   - systems= and qemu-builds= on make's command line (through
-#     MAKEFLAGS): the system packages to fill, and the builds to run
-#     (the main one and microvm, not xen).
+#   - systems= (Debian 12) or system-packages= (Debian 13) and
+#     qemu-builds= on make's command line (through MAKEFLAGS): the
+#     system packages to fill, and the builds to run (the main one and
+#     microvm, not xen; on Debian 13 also the man pages and the HTML
+#     manual, which debian/rules builds itself and qemu-system-common,
+#     qemu-utils and qemu-guest-agent install);
 # DEB_FULL=1 builds every package, architecture-independent ones too,
 # exactly as Debian does.
 set -eu
@@ -58,6 +61,14 @@ mv debian/changelog.new debian/changelog
 others="qemu-user qemu-user-static qemu-user-binfmt qemu-system-xen
  qemu-system-arm qemu-system-mips qemu-system-ppc qemu-system-sparc
  qemu-system-misc"
+# Debian 13's rules: packages listed in debian/control.mk, man pages
+# built by debian/rules itself
+if grep -q '^system-packages' debian/control.mk 2>/dev/null; then
+    trixie=1
+    others="$others qemu-system-riscv qemu-system-s390x"
+else
+    trixie=
+fi
 if [ -n "${DEB_FULL:-}" ]; then
     mode=-b check=
     what="every package"
@@ -70,7 +81,11 @@ else
     QEMU_CONFIGURE_OPTIONS="--target-list=i386-softmmu,x86_64-softmmu"
     # make reads a backslash-escaped space in MAKEFLAGS as part of a value
     # shellcheck disable=SC2089,SC2090
-    MAKEFLAGS="systems=x86 qemu-builds=qemu\\ microvm"
+    if [ -n "$trixie" ]; then
+        MAKEFLAGS="system-packages=x86 qemu-builds=qemu\\ microvm\\ man\\ html"
+    else
+        MAKEFLAGS="systems=x86 qemu-builds=qemu\\ microvm"
+    fi
     # shellcheck disable=SC2090
     export DH_OPTIONS QEMU_CONFIGURE_OPTIONS MAKEFLAGS
 fi

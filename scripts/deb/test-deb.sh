@@ -1,13 +1,15 @@
 #!/bin/sh
 # The Linux guest lane against the packaged QEMU: unpack the built
 # packages into a throwaway root and boot the guest on its
-# qemu-system-x86_64.  The binary finds its modules the way an installed
-# one does, relative to itself (usr/lib/<triplet>/qemu); the check below
-# makes sure the virtio-gpu-gl module it loaded is the package's.
-# It looks for firmware relative to itself too, so the root also gets
-# the packages it depends on for that: Debian's own qemu-system-data
-# (architecture-independent, not rebuilt: the series does not touch
-# it), seabios and ipxe-qemu, downloaded with apt-get download.
+# qemu-system-x86_64.  Debian 12's binary finds its modules the way an
+# installed one does, relative to itself (usr/lib/<triplet>/qemu);
+# Debian 13's is not relocatable and is told the directory.  The check
+# below makes sure the virtio-gpu-gl module it loaded is the package's.
+# Debian 12's looks for firmware relative to itself too, so the root
+# also gets the packages it depends on for that: Debian's own
+# qemu-system-data (architecture-independent, not rebuilt: the series
+# does not touch it), seabios and ipxe-qemu, downloaded with apt-get
+# download (Debian 13's finds the same packages in the line's root).
 #   scripts/deb/test-deb.sh DEB_DIR GUEST_IMAGE_DIR VENUS_ICD [--tap FILE]
 set -eu
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -32,8 +34,13 @@ built() {
 pkgs=
 for p in qemu-system-x86 qemu-system-common qemu-system-gui \
          qemu-block-extra qemu-utils qemu-guest-agent; do
-    deb=$(built "$p")
-    pkgs="$pkgs $deb"
+    pkgs="$pkgs $(built "$p")"
+done
+# Debian 13 carries the gl and spice modules in packages of their own
+for p in qemu-system-modules-opengl qemu-system-modules-spice; do
+    if ls "$debs/${p}_"*.deb >/dev/null 2>&1; then
+        pkgs="$pkgs $(built "$p")"
+    fi
 done
 # shellcheck disable=SC2086
 (cd "$debs" && apt-get install -s -q $pkgs) > "$debs/install-check.log" 2>&1 ||
@@ -41,9 +48,10 @@ done
 echo "deb: apt can install:$pkgs"
 
 rm -rf "$root"
-for p in qemu-system-x86 qemu-system-common qemu-system-gui; do
-    deb=$(built "$p")
-    dpkg -x "$debs/$deb" "$root"
+for deb in $pkgs; do
+    case $deb in
+    ./qemu-system-*) dpkg -x "$debs/$deb" "$root" ;;
+    esac
 done
 mkdir -p "$debs/deps"
 for p in qemu-system-data seabios ipxe-qemu; do
@@ -56,6 +64,14 @@ done
 qemu="$root/usr/bin/qemu-system-x86_64"
 moddir="$root/usr/lib/$(dpkg-architecture -qDEB_HOST_MULTIARCH)/qemu"
 [ -x "$qemu" ] || die "the package has no $qemu"
+# Debian 13 configures --disable-relocatable: the binary looks for its
+# modules at their installed path only, unless QEMU_MODULE_DIR says
+# otherwise.  Its firmware comes from the same Debian packages, in the
+# line's root, at their installed paths.
+if grep -q -e '--disable-relocatable' "$debs/src/qemu/debian/rules"; then
+    QEMU_MODULE_DIR=$moddir
+    export QEMU_MODULE_DIR
+fi
 [ -f "$moddir/hw-display-virtio-gpu-gl.so" ] ||
     die "no hw-display-virtio-gpu-gl.so in the packages"
 echo "deb: $($qemu --version | head -n 1)"
