@@ -187,13 +187,17 @@ fuzz: $(B)/tree.stamp
 series: $(B)/tree.stamp
 	@scripts/export-series.sh $(TREE) $(B)/series
 
-# The same guest workload on this build and on the upstream peer,
-# interleaved (BENCH_ROUNDS, default 3; BENCH_SOAK_RUNS soak runs each,
-# default 5); prints "compare FIGURE ours= upstream= ratio=" lines and
+# The same guest workload (Debian 12's guest image) on both lines' builds
+# and on the upstream peer, stock Debian 13, interleaved (BENCH_ROUNDS,
+# default 3; BENCH_SOAK_RUNS soak runs each, default 5); prints
+# "compare FIGURE ours= ours13= upstream= ratio= ratio13=" lines and
 # draws build/bench-compare.png.  Not part of make check.
-bench-compare: build $(GUEST_IMG) peer
+bench-compare: peer
+	@$(MAKE) --no-print-directory BASE=debian12 build guest
+	@$(MAKE) --no-print-directory BASE=debian13 build
 	@scripts/deps.sh python3-matplotlib
-	@/usr/bin/python3 scripts/bench/bench-compare.py $(B)/guest/img
+	@QEMU=$(CURDIR)/build/debian12/obj/qemu-system-x86_64 \
+	    /usr/bin/python3 scripts/bench/bench-compare.py build/debian12/guest/img
 
 # The Debian root a line builds in when it is not the machine's own
 # release (Debian 13's needs meson 1.5, Debian 12 has 1.0): mmdebstrap
@@ -213,13 +217,13 @@ peer:
 # (docs/distro.md).  make check builds it once per series change and
 # runs the guest lane on its binary too; make deb always rebuilds.
 $(DEB_STAMP): $(SRC)/src/.stamp $(SERIES_INPUTS) scripts/deb/build-deb.sh \
-              scripts/deb/add-series.sh | series
-	@scripts/deb/build-deb.sh $(SRC) $(B)/series $(B)/deb
+              scripts/deb/add-series.sh | series $(ROOT_STAMP)
+	@$(RUN) scripts/deb/build-deb.sh $(SRC) $(B)/series $(B)/deb
 	@touch $@
 deb: $(GUEST_IMG) $(VENUS_DEP)
 	@rm -f $(DEB_STAMP)
 	@$(MAKE) --no-print-directory $(DEB_STAMP)
-	@scripts/deb/test-deb.sh $(B)/deb $(B)/guest/img $(VENUS_ICD)
+	@$(RUN) scripts/deb/test-deb.sh $(B)/deb $(B)/guest/img $(VENUS_ICD)
 
 # Every patch of the series builds, in order (a developer check).
 check-bisect: $(B)/tree.stamp

@@ -1,13 +1,15 @@
 #!/usr/bin/env python3
-"""make bench-compare: one guest workload on this series' QEMU and on the
-upstream peer (Debian 13's QEMU 10.0 + virglrenderer 1.1, prepared by
-prepare-peer.sh, run by peer-qemu.sh under Xvfb), interleaved round by
-round on the same machine, then one line per figure:
+"""make bench-compare: one guest workload on this series' two lines (the
+Debian 12 build, and the Debian 13 build run by line-qemu.sh) and on the
+upstream peer (stock Debian 13: QEMU 10.0 + virglrenderer 1.1, prepared
+by prepare-peer.sh, run by peer-qemu.sh under Xvfb), interleaved round
+by round on the same machine, then one line per figure:
 
-    compare FIGURE ours=X upstream=Y ratio=R
+    compare FIGURE ours=X ours13=Y upstream=Z ratio=R ratio13=R13
 
 R is upstream/ours for times and ours/upstream for rates, so R > 1
-always means this series is faster.  The guest program's --bench-compare
+always means this series is faster; R13 is the same for the Debian 13
+build against stock Debian 13, the same QEMU and virglrenderer.  The guest program's --bench-compare
 mode makes the figures (see vgpu-guest-test.c); the soak counts hangs.
 Also writes build/bench-compare.png: map-cycle time against live
 mappings, both QEMUs, log scale.
@@ -78,7 +80,7 @@ def soak_hangs(qemu, image, runs, keep):
     return (int(m.group(2)), int(m.group(1))) if m else (None, runs)
 
 
-def plot(path, ours, upstream):
+def plot(path, med):
     try:
         import matplotlib
         matplotlib.use("Agg")
@@ -88,10 +90,13 @@ def plot(path, ours, upstream):
                  "python3-matplotlib) to draw %s" % path)
     xs = [max(n, 0.5) for n in LIVE]    # 0 live mappings, drawn at 0.5
     fig, ax = plt.subplots(figsize=(7, 4.5))
-    for label, figs, mark in (("this series (QEMU 7.2, virglrenderer 0.10.4)",
-                               ours, "o-"),
-                              ("upstream (QEMU 10.0, virglrenderer 1.1)",
-                               upstream, "s--")):
+    for label, figs, mark in (
+            ("this series, Debian 12 (QEMU 7.2, virglrenderer 0.10.4)",
+             med["ours"], "o-"),
+            ("this series, Debian 13 (QEMU 10.0, virglrenderer 1.1)",
+             med["ours13"], "^-"),
+            ("stock Debian 13 (QEMU 10.0, virglrenderer 1.1)",
+             med["upstream"], "s--")):
         ys = [figs.get("map_cycle_live_%d" % n) for n in LIVE]
         pts = [(x, y) for x, y in zip(xs, ys) if y]
         if pts:
@@ -123,12 +128,14 @@ def main():
     args = ap.parse_args()
     sides = {
         "ours": os.environ.get("QEMU", os.path.join(
-            TOP, "build", os.environ.get("BASE", "debian12"),
-            "obj/qemu-system-x86_64")),
+            TOP, "build", "debian12", "obj/qemu-system-x86_64")),
+        "ours13": os.path.join(HERE, "line-qemu.sh"),
         "upstream": os.path.join(HERE, "peer-qemu.sh"),
     }
-    print("bench-compare: %d rounds, interleaved; ours=%s upstream=%s"
-          % (args.rounds, sides["ours"], "Debian 13 QEMU 10.0 (peer-qemu.sh)"))
+    print("bench-compare: %d rounds, interleaved; ours=%s ours13=%s "
+          "upstream=%s" % (args.rounds, sides["ours"],
+                           "build/debian13 (line-qemu.sh)",
+                           "Debian 13 QEMU 10.0 (peer-qemu.sh)"))
     runs = {s: [] for s in sides}
     for r in range(args.rounds):
         for side, qemu in sides.items():
@@ -147,16 +154,19 @@ def main():
             vals = [f[name] for f in runs[side] if name in f]
             if vals:
                 med[side][name] = statistics.median(vals)
+    failed = [s for s in sides if not runs[s]]
     for name, unit, bigger in FIGURES:
-        o, u = med["ours"].get(name), med["upstream"].get(name)
-        if o and u:
-            ratio = o / u if bigger else u / o
-            print("compare %s ours=%g upstream=%g ratio=%.2f (%s)"
-                  % (name, o, u, ratio, unit))
-        else:
-            print("compare %s ours=%s upstream=%s ratio=n/a (%s; no figure)"
-                  % (name, o, u, unit))
-    for side in ("ours", "upstream"):
+        u = med["upstream"].get(name)
+        line = "compare %s" % name
+        for side in sides:
+            line += " %s=%s" % (side, "%g" % med[side][name]
+                                if name in med[side] else "none")
+        for side, key in (("ours", "ratio"), ("ours13", "ratio13")):
+            o = med[side].get(name)
+            ratio = (o / u if bigger else u / o) if o and u else None
+            line += " %s=%s" % (key, "%.2f" % ratio if ratio else "n/a")
+        print(line + " (%s)" % unit)
+    for side in sides:
         one = med[side].get("map_cycle_live_1")
         many = med[side].get("map_cycle_live_1024")
         if one and many:
@@ -167,11 +177,12 @@ def main():
                            os.path.join(TOP, "build",
                                         "bench-compare-soak-%s.log" % s))
              for s, q in sides.items()}
-        print("compare soak_hangs ours=%s/%d upstream=%s/%d"
-              % (h["ours"][0], h["ours"][1], h["upstream"][0],
-                 h["upstream"][1]))
-    plot(args.png, med["ours"], med["upstream"])
+        print("compare soak_hangs " + " ".join(
+            "%s=%s/%d" % (s, h[s][0], h[s][1]) for s in sides))
+    plot(args.png, med)
     print("bench-compare: wrote %s" % args.png)
+    if failed:
+        sys.exit("bench-compare: error: no figures from %s" % ", ".join(failed))
 
 
 if __name__ == "__main__":
