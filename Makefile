@@ -153,19 +153,19 @@ demo: build $(GUEST_IMG) $(VENUS_DEP)
 # -Werror: gcc warns about upstream code under ASan; the normal build
 # keeps -Werror; and as one binary, without modules).  Any sanitizer report fails the run.
 ASAN_OBJ := $(B)/obj-asan
-$(ASAN_OBJ)/build.ninja: scripts/build/configure.sh scripts/build/devices-x86_64.mak | $(B)/tree.stamp
+$(ASAN_OBJ)/build.ninja: scripts/build/configure.sh scripts/build/devices-x86_64.mak | $(B)/tree.stamp $(ROOT_STAMP)
 	@echo "configure: $(ASAN_OBJ) (log: $(B)/configure-asan.log)"
 	@rm -rf $(ASAN_OBJ)
-	@QEMU_CONFIGURE_EXTRA="--enable-sanitizers --disable-werror --disable-modules" scripts/build/configure.sh $(TREE) $(ASAN_OBJ) \
+	@SANITIZE=1 QEMU_CONFIGURE_EXTRA="--disable-werror --disable-modules" $(RUN) scripts/build/configure.sh $(TREE) $(ASAN_OBJ) \
 	    > $(B)/configure-asan.log 2>&1 || \
 	    { tail -n 30 $(B)/configure-asan.log; echo "error: configure failed" >&2; exit 1; }
 
 check-asan: $(B)/tree.stamp $(ASAN_OBJ)/build.ninja $(GUEST_IMG)
-	@$(NINJA) -C $(ASAN_OBJ) -j$(JOBS) qemu-system-x86_64 $(QTESTS)
+	@$(RUN) $(NINJA) -C $(ASAN_OBJ) -j$(JOBS) qemu-system-x86_64 $(QTESTS)
 	@ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions=$(CURDIR)/scripts/lsan.supp:print_suppressions=0 \
 	    UBSAN_OPTIONS=print_stacktrace=1 GUEST_IMG_DIR=$(B)/guest/img GUEST_TIMEOUT=900 \
 	    TIMEOUT_MULTIPLIER=15 \
-	    scripts/run-tests.sh $(ASAN_OBJ)
+	    $(RUN) scripts/run-tests.sh $(ASAN_OBJ)
 
 # Benchmarks print figures; they are not part of make check.
 bench: build $(GUEST_IMG)

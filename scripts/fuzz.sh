@@ -12,8 +12,8 @@ tree=$1 obj=$2 out=$3 seconds=${4:-${FUZZ_SECONDS:-600}}
 "$here/deps.sh" clang libclang-rt-14-dev
 if [ ! -f "$obj/build.ninja" ]; then
     echo "fuzz: configuring $obj with clang --enable-fuzzing (log: $obj.log)"
-    QEMU_CONFIGURE_EXTRA="--cc=clang --cxx=clang++ --enable-fuzzing \
-        --enable-sanitizers --disable-werror --disable-modules" \
+    SANITIZE=1 QEMU_CONFIGURE_EXTRA="--cc=clang --cxx=clang++ \
+        --enable-fuzzing --disable-werror --disable-modules" \
         "$here/build/configure.sh" "$tree" "$obj" > "$obj.log" 2>&1 ||
         { tail -n 20 "$obj.log"; echo "fuzz: configure failed" >&2; exit 1; }
 fi

@@ -17,9 +17,13 @@ major=$(cut -d. -f1 "$src/VERSION")
 if [ "$major" -ge 9 ]; then
     # and, as Debian does, without the firmware its +ds source lacks
     nodownload="--disable-download --disable-install-blobs"
+    sanitizers="--enable-asan --enable-ubsan"
 else
     nodownload=--with-git-submodules=ignore
+    sanitizers=--enable-sanitizers
 fi
+# SANITIZE=1: AddressSanitizer and UndefinedBehaviorSanitizer
+[ -z "${SANITIZE:-}" ] && sanitizers=
 
 mkdir -p "$obj"
 cd "$obj"
@@ -37,7 +41,7 @@ cd "$obj"
     --enable-opengl --enable-virglrenderer --enable-virtfs \
     --enable-trace-backends=log --enable-werror \
     --firmwarepath=/usr/share/qemu:/usr/share/seabios:/usr/lib/ipxe/qemu \
-    ${QEMU_CONFIGURE_EXTRA:-}
+    $sanitizers ${QEMU_CONFIGURE_EXTRA:-}
 
 # Run from the build directory, QEMU looks for firmware under qemu-bundle/.
 for d in /usr/share/qemu /usr/share/seabios /usr/lib/ipxe/qemu; do
