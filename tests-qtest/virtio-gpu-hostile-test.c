@@ -1270,6 +1270,23 @@ static void test_reset_live(void *obj, void *data, QGuestAllocator *alloc)
 }
 
 /*
+ * A guest that resets the device again and again: each reset restarts
+ * the renderer, which must leave nothing behind (a leak shows in make
+ * check-asan) and work each time.
+ */
+static void test_reset_loop(void *obj, void *data, QGuestAllocator *alloc)
+{
+    int i;
+
+    for (i = 0; i < 3; i++) {
+        Env e = setup(obj, alloc);
+
+        still_works(&e);
+        qvirtio_gpu_stop(e.gpu);
+    }
+}
+
+/*
  * A descriptor table in the host-visible region: descriptors read from
  * a mapped blob (device memory, read 8 bytes at a time) must come from
  * there, not from guest RAM at the same offset.
@@ -1474,6 +1491,8 @@ static void register_virtio_gpu_hostile_test(void)
                  test_after_ctx_destroy, NULL);
     qos_add_test("hostile/seq/reset-live", "virtio-gpu-blob",
                  test_reset_live, NULL);
+    qos_add_test("hostile/seq/reset-loop", "virtio-gpu-blob",
+                 test_reset_loop, NULL);
     qos_add_test("hostile/seq/desc-in-bar", "virtio-gpu-blob",
                  test_desc_in_bar, NULL);
     qos_add_test("hostile/seq/venus-blob-reset", "virtio-gpu-venus",
