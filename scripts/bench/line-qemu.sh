@@ -3,11 +3,9 @@
 # binary, on the host's file system, for make bench-compare:
 #   scripts/bench/line-qemu.sh QEMU-ARGS...
 # It is linked against the Debian 13 root's libraries, so it runs
-# through the root's ld.so with the root's library path, and everything
-# QEMU and Mesa look up at compiled-in /usr paths is pointed into the
-# root.  No X server: the series' egl-headless falls back to surfaceless
-# EGL (llvmpipe) without a DRM render node.  Not for venus: the render
-# server would be the host's.
+# through root-qemu.sh, as the peer does.  No X server: the series'
+# egl-headless falls back to surfaceless EGL (llvmpipe) without a DRM
+# render node.  Not for venus: the render server would be the host's.
 set -eu
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 B=$TOP/build/${LINE_QEMU_BASE:-debian13}
@@ -18,11 +16,5 @@ L=$R/usr/lib/x86_64-linux-gnu
          "(make build BASE=${LINE_QEMU_BASE:-debian13})" >&2
     exit 1
 }
-unset LD_PRELOAD
-export QEMU_MODULE_DIR="$B/obj" LIBGL_DRIVERS_PATH="$L/dri" \
-       GBM_BACKENDS_PATH="$L/gbm" \
-       __EGL_VENDOR_LIBRARY_DIRS="$R/usr/share/glvnd/egl_vendor.d"
-exec "$L/ld-linux-x86-64.so.2" --library-path "$L" \
-    "$B/obj/qemu-system-x86_64" \
-    -L "$R/usr/share/qemu" -L "$R/usr/share/seabios" -L "$R/usr/lib/ipxe/qemu" \
-    "$@"
+exec "$TOP/scripts/bench/root-qemu.sh" "$R" "$B/obj" \
+    "$B/obj/qemu-system-x86_64" "$@"

@@ -78,14 +78,6 @@ ver() { sed -n "s/^$1=//p" "$OUT/versions" 2>/dev/null; }
 echo "peer: QEMU $(ver qemu), virglrenderer $(ver virglrenderer)," \
      "Mesa $(ver mesa), display $used under Xvfb :$n" >&2
 
-# Everything QEMU and Mesa would look up at compiled-in /usr paths is
-# pointed into the root; LD_PRELOAD (e.g. a sanitizer's) is not ours.
-unset LD_PRELOAD WAYLAND_DISPLAY
-export DISPLAY=":$n" SDL_VIDEODRIVER=x11 \
-       QEMU_MODULE_DIR="$L/qemu" LIBGL_DRIVERS_PATH="$L/dri" \
-       GBM_BACKENDS_PATH="$L/gbm" \
-       __EGL_VENDOR_LIBRARY_DIRS="$R/usr/share/glvnd/egl_vendor.d"
-exec "$L/ld-linux-x86-64.so.2" --library-path "$L:$L/pulseaudio" \
-    "$R/usr/bin/qemu-system-x86_64" \
-    -L "$R/usr/share/qemu" -L "$R/usr/share/seabios" -L "$R/usr/lib/ipxe/qemu" \
-    "$@"
+export DISPLAY=":$n" SDL_VIDEODRIVER=x11
+exec "$TOP/scripts/bench/root-qemu.sh" "$R" "$L/qemu" \
+    "$R/usr/bin/qemu-system-x86_64" "$@"
