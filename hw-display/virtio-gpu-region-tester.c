@@ -145,7 +145,8 @@ static void tester_slice(Object *obj, Visitor *v, const char *name,
     uint64_t num[3];
 
     if (vr && !tester_args(v, name, "RESOURCE:OFFSET:SIZE", num, 3, errp)) {
-        virtio_gpu_region_map_slice(vr, num[0], num[1], num[2], errp);
+        virtio_gpu_region_map_slice(vr, num[0], num[1], num[2], NULL, NULL,
+                                    errp);
     }
 }
 

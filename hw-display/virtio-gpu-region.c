@@ -252,6 +252,10 @@ static void region_unplace(VirtIOGPURegion *vr, VirtIOGPURegionMapping *m)
 
     vr->heap_mappings--;
     if (m->state == MAPPING_SLICE) {
+        /* Its user lets go of what it made of the udmabuf first. */
+        if (m->release) {
+            m->release(m->opaque);
+        }
         close(m->dmabuf);
         vr->slices--;
     } else if (region_restore_heap(vr, m->offset, m->size)) {
@@ -959,9 +963,13 @@ static bool region_check_slice(VirtIOGPURegion *vr, uint64_t offset,
 
 int virtio_gpu_region_map_slice(VirtIOGPURegion *vr, uint32_t resource_id,
                                 uint64_t offset, uint64_t size,
-                                Error **errp)
+                                VirtIOGPURegionRelease *release,
+                                void *opaque, Error **errp)
 {
-    static const VirtIOGPURegionBacking none;
+    const VirtIOGPURegionBacking backing = {
+        .release = release,
+        .opaque = opaque,
+    };
     VirtIOGPURegionMapping *m;
     int fd;
 
@@ -977,7 +985,7 @@ int virtio_gpu_region_map_slice(VirtIOGPURegion *vr, uint32_t resource_id,
     }
     /* A subregion unmapped there would hide the heap until the flush. */
     virtio_gpu_region_flush(vr);
-    m = region_new_mapping(resource_id, offset, size, &none);
+    m = region_new_mapping(resource_id, offset, size, &backing);
     m->dmabuf = fd;
     region_set_state(m, MAPPING_SLICE);
     region_add(vr, m);

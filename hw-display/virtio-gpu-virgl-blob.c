@@ -434,6 +434,154 @@ static bool virtio_gpu_virgl_blob_aligned(VirtIOGPU *g, uint64_t value,
     return false;
 }
 
+/*
+ * Guest-based allocation (guest_vram=on, Debian 13's virglrenderer):
+ * venus allocates host-visible memory in the region itself.  Its blob,
+ * HOST3D with the memory object's blob_id, has no memory on the host
+ * until MAP_BLOB: then the heap's own pages at the guest's offset, which
+ * the renderer imports as a udmabuf.  Nothing is allocated for it.
+ * Without the property (Debian 12) there are no such blobs.
+ */
+#ifdef virtio_gpu_guest_vram_enabled
+static bool
+virtio_gpu_virgl_guest_vram(VirtIOGPU *g,
+                            const struct virtio_gpu_resource_create_blob
+                            *cblob)
+{
+    return virtio_gpu_guest_vram_enabled(g->parent_obj.conf) &&
+           cblob->blob_mem == VIRTIO_GPU_BLOB_MEM_HOST3D && cblob->blob_id &&
+           virtio_gpu_virgl_ctx_has_rings(g, cblob->hdr.ctx_id);
+}
+
+/*
+ * The slice left the region: the renderer lets go of its import, which
+ * detaches it from every context, so the render server closes its copy
+ * and the heap's pages are no longer pinned for it.
+ */
+static void virtio_gpu_virgl_slice_released(void *opaque)
+{
+    VirglResource *r = opaque;
+
+    trace_virtio_gpu_virgl_slice_release(r->base.resource_id);
+    virgl_renderer_resource_unref(r->base.resource_id);
+}
+
+/* Give the renderer a dup of the slice's udmabuf as @id's memory. */
+static int virtio_gpu_virgl_import_slice(uint32_t id, int slice,
+                                         uint64_t size)
+{
+    struct virgl_renderer_resource_import_blob_args args = {
+        .res_handle = id,
+        .blob_mem = VIRGL_RENDERER_BLOB_MEM_HOST3D,
+        .fd_type = VIRGL_RENDERER_BLOB_FD_TYPE_DMABUF,
+        .fd = fcntl(slice, F_DUPFD_CLOEXEC, 0),
+        .size = size,
+    };
+    int ret;
+
+    if (args.fd < 0) {
+        return -errno;
+    }
+    ret = virgl_renderer_resource_import_blob(&args);
+    /* It owns the fd unless it refused the arguments (-EINVAL). */
+    if (ret == -EINVAL) {
+        close(args.fd);
+    }
+    return ret;
+}
+
+/*
+ * MAP_BLOB of such a blob.  Its context gets the import before the
+ * guest's vkAllocateMemory can name it: an unknown resource makes a
+ * venus context fatal.
+ */
+static void virtio_gpu_virgl_map_slice(VirtIOGPU *g, VirglResource *r,
+                                       uint64_t offset,
+                                       struct virtio_gpu_ctrl_command *cmd)
+{
+    VirtIOGPURegion *vr = &g->parent_obj.region;
+    struct virtio_gpu_resp_map_info resp = { 0 };
+    uint32_t id = r->base.resource_id;
+    uint64_t size = ROUND_UP(r->base.blob_size, qemu_real_host_page_size());
+    Error *err = NULL;
+    int slice, ret;
+
+    slice = virtio_gpu_region_map_slice(vr, id, offset, size,
+                                        virtio_gpu_virgl_slice_released, r,
+                                        &err);
+    if (slice < 0) {
+        qemu_log_mask(LOG_GUEST_ERROR, "%s: %s\n", __func__,
+                      error_get_pretty(err));
+        error_free(err);
+        cmd->error = VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER;
+        return;
+    }
+    ret = virtio_gpu_virgl_import_slice(id, slice, size);
+    if (ret) {
+        virtio_gpu_region_unmap(vr, id);
+        virtio_gpu_virgl_failed(cmd, __func__, ret);
+        return;
+    }
+    virgl_renderer_ctx_attach_resource(r->ctx_id, id);
+    trace_virtio_gpu_virgl_slice_import(id, r->ctx_id, offset, size);
+
+    /* The heap is ordinary memory, cached on both sides. */
+    resp.hdr.type = VIRTIO_GPU_RESP_OK_MAP_INFO;
+    resp.map_info = VIRTIO_GPU_MAP_CACHE_CACHED;
+    virtio_gpu_ctrl_response(g, cmd, &resp.hdr, sizeof(resp));
+}
+#else
+static bool
+virtio_gpu_virgl_guest_vram(VirtIOGPU *g,
+                            const struct virtio_gpu_resource_create_blob
+                            *cblob)
+{
+    return false;
+}
+
+static void virtio_gpu_virgl_map_slice(VirtIOGPU *g, VirglResource *r,
+                                       uint64_t offset,
+                                       struct virtio_gpu_ctrl_command *cmd)
+{
+    g_assert_not_reached();     /* no guest_vram blobs */
+}
+#endif
+
+/*
+ * CREATE_BLOB of a guest_vram blob: tracked only, its memory comes at
+ * MAP_BLOB.  It must fit in the region, mapped.
+ */
+static void
+virtio_gpu_virgl_create_guest_vram(VirtIOGPU *g,
+                                   struct virtio_gpu_resource_create_blob
+                                   *cblob,
+                                   struct virtio_gpu_ctrl_command *cmd)
+{
+    VirglResource *r;
+
+    if (!(cblob->blob_flags & VIRTIO_GPU_BLOB_FLAG_USE_MAPPABLE)) {
+        qemu_log_mask(LOG_GUEST_ERROR, "%s: guest_vram blob %u is not "
+                      "mappable\n", __func__, cblob->resource_id);
+        cmd->error = VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER;
+        return;
+    }
+    if (cblob->size > g->parent_obj.region.size) {
+        qemu_log_mask(LOG_GUEST_ERROR, "%s: blob of 0x%" PRIx64 " bytes is "
+                      "larger than the region\n", __func__, cblob->size);
+        cmd->error = VIRTIO_GPU_RESP_ERR_OUT_OF_MEMORY;
+        return;
+    }
+    trace_virtio_gpu_virgl_blob_create(cblob->resource_id, cblob->hdr.ctx_id,
+                                       cblob->blob_mem, cblob->blob_flags,
+                                       cblob->blob_id, cblob->size);
+    r = virtio_gpu_virgl_track(g, cblob->resource_id, 0, 0, 0);
+    r->blob_mem = cblob->blob_mem;
+    r->blob_flags = cblob->blob_flags;
+    r->ctx_id = cblob->hdr.ctx_id;
+    r->base.blob_size = cblob->size;
+    r->guest_vram = true;
+}
+
 void virtio_gpu_virgl_create_blob(VirtIOGPU *g,
                                   struct virtio_gpu_ctrl_command *cmd)
 {
@@ -458,6 +606,10 @@ void virtio_gpu_virgl_create_blob(VirtIOGPU *g,
     /* The renderer's objects live in a context; guest memory needs none. */
     if (!virtio_gpu_virgl_check_ctx(g, cblob.hdr.ctx_id, !host, cmd,
                                     __func__)) {
+        return;
+    }
+    if (virtio_gpu_virgl_guest_vram(g, &cblob)) {
+        virtio_gpu_virgl_create_guest_vram(g, &cblob, cmd);
         return;
     }
     /* Host memory counts against max_hostmem, as 2D resources do. */
@@ -555,6 +707,10 @@ void virtio_gpu_virgl_map_blob(VirtIOGPU *g,
     }
     if (!virtio_gpu_virgl_blob_aligned(g, mblob.offset, "offset")) {
         cmd->error = VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER;
+        return;
+    }
+    if (r->guest_vram) {
+        virtio_gpu_virgl_map_slice(g, r, mblob.offset, cmd);
         return;
     }
 

@@ -147,11 +147,14 @@ bool virtio_gpu_region_enable_slices(VirtIOGPURegion *vr, Error **errp);
  * it, or -1.  The guest keeps reaching the range, the same pages.  The
  * region owns the fd and closes it when the resource is unmapped: the
  * pages stay pinned until then, and after that as long as a user holds
- * a reference of its own (a dup or an import).
+ * a reference of its own (a dup or an import).  @release (may be NULL)
+ * runs at that unmap, at once and before the close: its user drops
+ * what it made of the udmabuf, so that nothing keeps the pages pinned.
  */
 int virtio_gpu_region_map_slice(VirtIOGPURegion *vr, uint32_t resource_id,
                                 uint64_t offset, uint64_t size,
-                                Error **errp);
+                                VirtIOGPURegionRelease *release,
+                                void *opaque, Error **errp);
 /* @resource_id's slice, or -1 if it has none: owned by the region. */
 int virtio_gpu_region_slice_fd(VirtIOGPURegion *vr, uint32_t resource_id);
 

@@ -28,6 +28,8 @@ typedef struct VirglResource {
     int export_fd;              /* or the shm fd it exported; -1 if none */
     struct iovec *iov;          /* guest pages (held by the renderer) */
     unsigned int iov_cnt;
+    /* guest_vram=on: venus' memory, a slice of the heap once mapped */
+    bool guest_vram;
     /* RESOURCE_ASSIGN_UUID: made once, then stable */
     QemuUUID uuid;
     bool has_uuid;
