@@ -1459,6 +1459,142 @@ static void test_venus_in_process(void *obj, void *data,
     qvirtio_gpu_stop(gpu);
 }
 
+/* The udmabufs QEMU and the render server hold beyond @q and @s. */
+static void assert_dmabufs(int q, int s, int more_q, int more_s)
+{
+    g_assert_cmpint(qvirtio_gpu_qemu_dmabufs(), ==, q + more_q);
+    g_assert_cmpint(qvirtio_gpu_child_dmabufs(), ==, s + more_s);
+}
+
+static uint32_t guest_vram_blob(QVirtioGpu *gpu, uint32_t id, uint32_t ctx,
+                                uint32_t flags, uint64_t size)
+{
+    /* Mesa's: the memory object's id as blob_id, no entries */
+    return qvirtio_gpu_create_blob(gpu, id, ctx, VIRTIO_GPU_BLOB_MEM_HOST3D,
+                                   flags, 0x1000 + id, size, 0, 0, 0);
+}
+
+/*
+ * guest_vram=on, as Mesa's venus drives it and as a hostile guest may:
+ * a venus HOST3D blob with a blob_id has no host memory until MAP_BLOB,
+ * which imports the heap's pages there as a udmabuf (one fd in QEMU's
+ * region, one import in the renderer, one copy in the render server
+ * once attached).  Each undo step (UNMAP, UNREF mid-import, context
+ * destroy, reset) lets go of all three, and every misuse is refused.
+ */
+static void test_guest_vram(void *obj, void *data, QGuestAllocator *alloc)
+{
+    const uint32_t M = VIRTIO_GPU_BLOB_FLAG_USE_MAPPABLE;
+    const uint64_t feats = FEATURES;
+    QVirtioGpu *gpu = obj;
+    Env e = { .gpu = gpu };
+    uint32_t caps[40], map_info;
+    int q, s;
+    QPCIBar bar;
+    uint64_t bar_size;
+    uint8_t got[8];
+    QDict *rsp;
+
+    g_assert_cmphex(qvirtio_gpu_start(gpu, alloc, feats) & feats, ==, feats);
+    bar = qpci_iomap(gpu->pdev, HOSTMEM_BAR, &bar_size);
+    q = qvirtio_gpu_qemu_dmabufs();
+
+    /* the venus capset tells the guest: use_guest_vram at byte 156 */
+    {
+        struct virtio_gpu_get_capset gc = { .capset_id = 4 };
+        g_autofree struct virtio_gpu_resp_capset *resp =
+            g_malloc0(sizeof(*resp) + sizeof(caps));
+
+        qvirtio_gpu_hdr_init(&gc.hdr, VIRTIO_GPU_CMD_GET_CAPSET, 0);
+        g_assert_cmphex(qvirtio_gpu_cmd(gpu, &gc, sizeof(gc), resp,
+                                        sizeof(*resp) + sizeof(caps), false),
+                        ==, OK_CAPSET);
+        memcpy(caps, resp->capset_data, sizeof(caps));
+        g_assert_cmpuint(le32_to_cpu(caps[39]), ==, 1);
+    }
+    g_assert_cmphex(qvirtio_gpu_ctx_create(gpu, 5, 4), ==, OK);
+    s = qvirtio_gpu_child_dmabufs();
+
+    /* created: tracked only, nothing made; the guest's attach is fine */
+    g_assert_cmphex(guest_vram_blob(gpu, 1, 5, M, 64 * KiB), ==, OK);
+    g_assert_cmphex(qvirtio_gpu_ctx_resource(gpu,
+                        VIRTIO_GPU_CMD_CTX_ATTACH_RESOURCE, 5, 1), ==, OK);
+    assert_dmabufs(q, s, 0, 0);
+
+    /* mapped: the heap's pages, imported and attached to the context */
+    g_assert_cmphex(qvirtio_gpu_map_blob(gpu, 1, MiB, &map_info), ==,
+                    OK_MAP);
+    g_assert_cmphex(map_info, ==, VIRTIO_GPU_MAP_CACHE_CACHED);
+    g_assert_cmpuint(region_stat(&e, "x-hostmem-slices"), ==, 1);
+    assert_dmabufs(q, s, 2, 1);
+    qpci_memwrite(gpu->pdev, bar, MiB + 8, "heap!!!", 8);
+    qpci_memread(gpu->pdev, bar, MiB + 8, got, sizeof(got));
+    g_assert_cmpmem(got, 8, "heap!!!", 8);
+    /* the guest's own attach after it makes no second copy */
+    g_assert_cmphex(qvirtio_gpu_ctx_resource(gpu,
+                        VIRTIO_GPU_CMD_CTX_ATTACH_RESOURCE, 5, 1), ==, OK);
+    assert_dmabufs(q, s, 2, 1);
+
+    /* mapped twice, over a live slice, outside, misaligned: refused */
+    g_assert_cmphex(qvirtio_gpu_map_blob(gpu, 1, 2 * MiB, NULL), ==,
+                    BAD_PARAM);
+    g_assert_cmphex(guest_vram_blob(gpu, 2, 5, M, 64 * KiB), ==, OK);
+    g_assert_cmphex(qvirtio_gpu_map_blob(gpu, 2, MiB + 32 * KiB, NULL), ==,
+                    BAD_PARAM);
+    g_assert_cmphex(qvirtio_gpu_map_blob(gpu, 2, HOSTMEM - 32 * KiB, NULL),
+                    ==, BAD_PARAM);
+    g_assert_cmphex(qvirtio_gpu_map_blob(gpu, 2, 2 * MiB + 1, NULL), ==,
+                    BAD_PARAM);
+    /* not mappable, or larger than the region: no memory could come */
+    g_assert_cmphex(guest_vram_blob(gpu, 3, 5,
+                                    VIRTIO_GPU_BLOB_FLAG_USE_SHAREABLE,
+                                    PAGE), ==, BAD_PARAM);
+    g_assert_cmphex(guest_vram_blob(gpu, 3, 5, M, HOSTMEM + PAGE), ==, OOM);
+    assert_dmabufs(q, s, 2, 1);
+
+    /* freed mid-import, while mapped: all of it goes */
+    g_assert_cmphex(qvirtio_gpu_map_blob(gpu, 2, 2 * MiB, NULL), ==, OK_MAP);
+    assert_dmabufs(q, s, 4, 2);
+    g_assert_cmphex(qvirtio_gpu_resource_cmd(gpu,
+                        VIRTIO_GPU_CMD_RESOURCE_UNREF, 2), ==, OK);
+    assert_dmabufs(q, s, 2, 1);
+
+    /* unmapped: the import goes with the slice, the bytes stay the guest's */
+    g_assert_cmphex(qvirtio_gpu_resource_cmd(gpu,
+                        VIRTIO_GPU_CMD_RESOURCE_UNMAP_BLOB, 1), ==, OK);
+    g_assert_cmpuint(region_stat(&e, "x-hostmem-slices"), ==, 0);
+    assert_dmabufs(q, s, 0, 0);
+    qpci_memread(gpu->pdev, bar, MiB + 8, got, sizeof(got));
+    g_assert_cmpmem(got, 8, "heap!!!", 8);
+    /* ...and mapped again elsewhere, imported again */
+    g_assert_cmphex(qvirtio_gpu_map_blob(gpu, 1, 4 * MiB, NULL), ==, OK_MAP);
+    assert_dmabufs(q, s, 2, 1);
+
+    /* venus' own shared memory (blob_id 0) stays host-allocated */
+    g_assert_cmphex(qvirtio_gpu_create_blob(gpu, 4, 5,
+                        VIRTIO_GPU_BLOB_MEM_HOST3D, M, 0, PAGE, 0, 0, 0),
+                    ==, OK);
+    g_assert_cmphex(qvirtio_gpu_map_blob(gpu, 4, 8 * MiB, NULL), ==, OK_MAP);
+    g_assert_cmpuint(region_stat(&e, "x-hostmem-slices"), ==, 1);
+
+    /* the context destroyed with a slice live: it lets go of all */
+    g_assert_cmphex(qvirtio_gpu_ctx_destroy(gpu, 5), ==, OK);
+    g_assert_cmpuint(region_stat(&e, "x-hostmem-slices"), ==, 0);
+    assert_dmabufs(q, s, 0, 0);
+
+    /* the device still works; a reset with a slice live lets go too */
+    g_assert_cmphex(qvirtio_gpu_ctx_create(gpu, 6, 4), ==, OK);
+    g_assert_cmphex(guest_vram_blob(gpu, 5, 6, M, PAGE), ==, OK);
+    g_assert_cmphex(qvirtio_gpu_map_blob(gpu, 5, MiB, NULL), ==, OK_MAP);
+    assert_dmabufs(q, s, 2, 1);
+    rsp = qtest_qmp(gpu->qts, "{'execute': 'system_reset'}");
+    qobject_unref(rsp);
+    qtest_qmp_eventwait(gpu->qts, "RESET");
+    qvirtio_gpu_stop(gpu);
+    g_assert_cmpuint(region_stat(&e, "x-hostmem-slices"), ==, 0);
+    g_assert_cmpint(qvirtio_gpu_qemu_dmabufs(), ==, q);
+}
+
 static void register_virtio_gpu_hostile_test(void)
 {
     int i;
@@ -1497,6 +1633,10 @@ static void register_virtio_gpu_hostile_test(void)
                  test_desc_in_bar, NULL);
     qos_add_test("hostile/seq/venus-blob-reset", "virtio-gpu-venus",
                  test_venus_blob_reset, NULL);
+    if (QVIRTIO_GPU_HAS_GUEST_VRAM) {
+        qos_add_test("hostile/seq/guest-vram", "virtio-gpu-guest-vram",
+                     test_guest_vram, NULL);
+    }
     if (QVIRTIO_GPU_HAS_VENUS_IN_PROCESS) {
         qos_add_test("hostile/seq/venus-in-process",
                      "virtio-gpu-venus-inproc", test_venus_in_process, NULL);

@@ -10,8 +10,12 @@ TOP = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
 
 
-def line_setting(name):
-    """NAME's value in the line's conf (scripts/lines/$BASE.conf)."""
+_NONE = object()
+
+
+def line_setting(name, default=_NONE):
+    """NAME's value in the line's conf (scripts/lines/$BASE.conf), or
+    DEFAULT where the conf has none."""
     conf = os.path.join(TOP, "scripts", "lines",
                         os.environ.get("BASE", "debian12") + ".conf")
     with open(conf) as f:
@@ -19,6 +23,8 @@ def line_setting(name):
             key, eq, value = line.strip().partition("=")
             if eq and key == name:
                 return value.split("#")[0].strip().strip("'\"")
+    if default is not _NONE:
+        return default
     raise KeyError("%s has no %s" % (conf, name))
 
 

@@ -22,6 +22,10 @@ rc=0
 "$obj/tests/qtest/qos-test" --tap -k -p "/x86_64/pc/i440FX-pcihost/\
 pci-bus-pc/pci-bus/virtio-gpu-pci-udmabuf/virtio-gpu-udmabuf/\
 virtio-gpu-udmabuf-tests/scanout-udmabuf" || rc=1
+# guest_vram=on (Debian 13): venus blobs imported from heap slices
+"$obj/tests/qtest/qos-test" --tap -k -p "/x86_64/pc/i440FX-pcihost/\
+pci-bus-pc/pci-bus/virtio-gpu-gl-pci-guest-vram/virtio-gpu-guest-vram/\
+virtio-gpu-guest-vram-tests/hostile/seq/guest-vram" || rc=1
 # a Linux guest (L2) drawing on a GUEST blob console, when given one
 if [ -n "$guest" ]; then
     python3 "$top/scripts/udmabuf/l2-guest.py" "$guest" \

@@ -35,6 +35,12 @@ REQUIRED = [
     "/pc/i440FX-pcihost/pci-bus-pc/pci-bus/virtio-gpu-pci-udmabuf/"
     "virtio-gpu-udmabuf/virtio-gpu-udmabuf-tests/scanout-udmabuf",
 ]
+# ...on a line whose device has guest_vram=on (LINE_GUEST_VRAM)
+REQUIRED_GUEST_VRAM = [
+    "/pc/i440FX-pcihost/pci-bus-pc/pci-bus/virtio-gpu-gl-pci-guest-vram/"
+    "virtio-gpu-guest-vram/virtio-gpu-guest-vram-tests/hostile/seq/"
+    "guest-vram",
+]
 # ...and with an L2 guest
 REQUIRED_L2 = ["/udmabuf/l2-guest/drew", "/udmabuf/l2-guest/pixels",
                "/udmabuf/l2-guest/blob-scanout"]
@@ -91,7 +97,10 @@ def main():
             print(line)
     ran = {what.split()[0].replace("/x86_64", "", 1)
            for ok, what in results}
-    for name in REQUIRED + (REQUIRED_L2 if args.guest else []):
+    required = REQUIRED + (REQUIRED_L2 if args.guest else [])
+    if guestvm.line_setting("LINE_GUEST_VRAM", "") == "1":
+        required += REQUIRED_GUEST_VRAM
+    for name in required:
         if name not in ran:
             results.append((False, name + " (did not run)"))
     if timed_out:

@@ -31,7 +31,8 @@ static void *qvirtio_gpu_pci_get_driver(void *object, const char *interface)
         !g_strcmp0(interface, "virtio-gpu-blob-maplimit") ||
         !g_strcmp0(interface, "virtio-gpu-venus") ||
         !g_strcmp0(interface, "virtio-gpu-venus-inproc") ||
-        !g_strcmp0(interface, "virtio-gpu-udmabuf")) {
+        !g_strcmp0(interface, "virtio-gpu-udmabuf") ||
+        !g_strcmp0(interface, "virtio-gpu-guest-vram")) {
         return &v->gpu;
     }
     if (!g_strcmp0(interface, "virtio")) {
@@ -389,14 +390,16 @@ uint64_t qvirtio_gpu_qemu_cpu_ns(QVirtioGpu *gpu)
 }
 
 /* QEMU's file descriptors whose target starts with @kind, or all. */
-static int qemu_fds(const char *kind)
+static int process_fds(pid_t pid, const char *kind)
 {
-    g_autofree char *fds = g_strdup_printf("/proc/%d/fd", qemu_pid());
+    g_autofree char *fds = g_strdup_printf("/proc/%d/fd", pid);
     GDir *dir = g_dir_open(fds, 0, NULL);
     const char *name;
     int n = 0;
 
-    g_assert_nonnull(dir);
+    if (!dir) {
+        return 0;               /* gone meanwhile */
+    }
     while ((name = g_dir_read_name(dir))) {
         g_autofree char *path = g_strdup_printf("%s/%s", fds, name);
         g_autofree char *target = g_file_read_link(path, NULL);
@@ -407,6 +410,18 @@ static int qemu_fds(const char *kind)
     return n;
 }
 
+static int qemu_fds(const char *kind)
+{
+    return process_fds(qemu_pid(), kind);
+}
+
+/* the link's name since Linux 5.3, and before */
+static int process_dmabufs(pid_t pid)
+{
+    return process_fds(pid, "/dmabuf:") +
+           process_fds(pid, "anon_inode:dmabuf");
+}
+
 int qvirtio_gpu_qemu_fd_count(QVirtioGpu *gpu)
 {
     return qemu_fds(NULL);
@@ -414,8 +429,45 @@ int qvirtio_gpu_qemu_fd_count(QVirtioGpu *gpu)
 
 int qvirtio_gpu_qemu_dmabufs(void)
 {
-    /* the link's name since Linux 5.3, and before */
-    return qemu_fds("/dmabuf:") + qemu_fds("anon_inode:dmabuf");
+    return process_dmabufs(qemu_pid());
+}
+
+/* The dma-bufs of @pid's descendants, from each thread's children. */
+static int descendant_dmabufs(pid_t pid)
+{
+    g_autofree char *tasks = g_strdup_printf("/proc/%d/task", pid);
+    GDir *dir = g_dir_open(tasks, 0, NULL);
+    const char *name;
+    int n = 0;
+
+    if (!dir) {
+        return 0;
+    }
+    while ((name = g_dir_read_name(dir))) {
+        g_autofree char *path = g_strdup_printf("%s/%s/children", tasks,
+                                                name);
+        g_autofree char *children = NULL;
+        g_auto(GStrv) pids = NULL;
+        int i;
+
+        if (!g_file_get_contents(path, &children, NULL, NULL)) {
+            continue;
+        }
+        pids = g_strsplit(g_strstrip(children), " ", -1);
+        for (i = 0; pids[i]; i++) {
+            if (*pids[i]) {
+                n += process_dmabufs(atoi(pids[i])) +
+                     descendant_dmabufs(atoi(pids[i]));
+            }
+        }
+    }
+    g_dir_close(dir);
+    return n;
+}
+
+int qvirtio_gpu_child_dmabufs(void)
+{
+    return descendant_dmabufs(qemu_pid());
 }
 
 uint8_t *qvirtio_gpu_screendump(QVirtioGpu *gpu, int *width, int *height)
@@ -544,6 +596,17 @@ static void virtio_gpu_register_nodes(void)
                                      "virtio-gpu-pci", virtio_gpu_pci_create);
         qos_node_consumes("virtio-gpu-pci-udmabuf", "pci-bus", &u);
         qos_node_produces("virtio-gpu-pci-udmabuf", "virtio-gpu-udmabuf");
+    }
+    /*
+     * venus allocating its host-visible memory in the heap, which the
+     * renderer imports as udmabufs: Debian 13, in the udmabuf lane
+     */
+    if (QVIRTIO_GPU_HAS_GUEST_VRAM &&
+        access("/dev/udmabuf", R_OK | W_OK) == 0) {
+        register_gl_node("virtio-gpu-gl-pci-guest-vram",
+                         "addr=04.0,venus=on,blob=on,hostmem=64M,"
+                         "hostmem-memdev=heap,guest_vram=on", HEAP_CMD_LINE,
+                         "virtio-gpu-guest-vram");
     }
     /* venus in QEMU's process: Vulkan memory the guest can map */
     if (QVIRTIO_GPU_HAS_VENUS_IN_PROCESS) {

@@ -22,6 +22,8 @@
  * through the server.
  */
 #define QVIRTIO_GPU_HAS_VENUS_IN_PROCESS (QEMU_VERSION_MAJOR < 10)
+/* guest_vram=on: Debian 13's device, on virglrenderer 1.0.1 or later */
+#define QVIRTIO_GPU_HAS_GUEST_VRAM (QEMU_VERSION_MAJOR >= 10)
 
 typedef struct QVirtioGpu QVirtioGpu;
 typedef struct QVirtioGpuPCI QVirtioGpuPCI;
@@ -127,6 +129,8 @@ uint64_t qvirtio_gpu_qemu_cpu_ns(QVirtioGpu *gpu);
 int qvirtio_gpu_qemu_fd_count(QVirtioGpu *gpu);
 /* The dma-bufs among them (udmabufs the device holds, pinning pages). */
 int qvirtio_gpu_qemu_dmabufs(void);
+/* The dma-bufs QEMU's child processes hold (the render server's). */
+int qvirtio_gpu_child_dmabufs(void);
 
 /* screendump of the console, as RGB bytes; g_free() it. */
 uint8_t *qvirtio_gpu_screendump(QVirtioGpu *gpu, int *width, int *height);
