@@ -6,7 +6,10 @@
  * its libvulkan1, run in the guest from the host's root (over 9p).
  * Prints TAP, then "N passed, N failed".
  *
- *   vk-client SHADER.spv [--frame]   (--frame: print the computed image)
+ *   vk-client SHADER.spv|--no-compute [--frame] [--guest-vram]
+ *
+ * --frame prints the computed image; --guest-vram first checks that the
+ * venus capset offers guest-based allocation (use_guest_vram).
  *
  * This work is licensed under the terms of the GNU GPL, version 2 or later.
  */
@@ -15,7 +18,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <time.h>
+#include <unistd.h>
+#include <sys/ioctl.h>
+#include <drm/virtgpu_drm.h>
 #include <vulkan/vulkan.h>
 
 #include "hostvis.h"
@@ -114,6 +121,29 @@ static uint32_t *read_spirv(const char *path, size_t *len)
     return code;
 }
 
+/*
+ * The venus capset's use_guest_vram (a u32 at byte 156, virglrenderer
+ * 1.0.1 and later), as the kernel hands it to Mesa; -1 if unreadable.
+ */
+static int venus_use_guest_vram(void)
+{
+    uint32_t caps[40] = { 0 };
+    struct drm_virtgpu_get_caps gc = {
+        .cap_set_id = 4,        /* venus */
+        .addr = (uintptr_t)caps,
+        .size = sizeof(caps),
+    };
+    int fd = open("/dev/dri/renderD128", O_RDWR | O_CLOEXEC);
+    int ret;
+
+    if (fd < 0) {
+        return -1;
+    }
+    ret = ioctl(fd, DRM_IOCTL_VIRTGPU_GET_CAPS, &gc);
+    close(fd);
+    return ret ? -1 : (int)caps[39];
+}
+
 int main(int argc, char **argv)
 {
     VkApplicationInfo app = {
@@ -144,8 +174,23 @@ int main(int argc, char **argv)
     Buffer src, dst, out;
     int nodes_before, nodes_mapped;
     size_t spv_len = 0;
-    uint32_t *spv = argc > 1 ? read_spirv(argv[1], &spv_len) : NULL;
+    uint32_t *spv = NULL;
+    bool compute = true, frame = false;
+    int a;
 
+    for (a = 1; a < argc; a++) {
+        if (!strcmp(argv[a], "--frame")) {
+            frame = true;
+        } else if (!strcmp(argv[a], "--no-compute")) {
+            compute = false;
+        } else if (!strcmp(argv[a], "--guest-vram")) {
+            int v = venus_use_guest_vram();
+
+            check(v == 1, "the venus capset offers use_guest_vram (%d)", v);
+        } else {
+            spv = read_spirv(argv[a], &spv_len);
+        }
+    }
     if (!check(vkCreateInstance(&ici, NULL, &inst) == VK_SUCCESS,
                "a Vulkan 1.1 instance") ||
         !check(vkEnumeratePhysicalDevices(inst, &nphys, phys) >= 0 &&
@@ -235,7 +280,8 @@ int main(int argc, char **argv)
     }
 
     /* Compute: a 64x64 image, one invocation a pixel (vk-compute.comp). */
-    if (check(spv != NULL, "compute shader SPIR-V (%zu bytes)", spv_len)) {
+    if (compute &&
+        check(spv != NULL, "compute shader SPIR-V (%zu bytes)", spv_len)) {
         VkShaderModuleCreateInfo smi = {
             .sType = VK_STRUCTURE_TYPE_SHADER_MODULE_CREATE_INFO,
             .codeSize = spv_len, .pCode = spv,
@@ -323,7 +369,7 @@ int main(int argc, char **argv)
         }
         check(ok && !bad, "the compute dispatch drew its 64x64 image "
               "(%u of %u pixels wrong)", bad, GROUPS * 64);
-        if (ok && argc > 2 && !strcmp(argv[2], "--frame")) {
+        if (ok && frame) {
             printf("VK-FRAME 64 64\n");
             for (i = 0; i < GROUPS * 64; i++) {
                 printf("%08x%c", o[i], i % 64 == 63 ? '\n' : ' ');

@@ -3,7 +3,13 @@
 with blobs (virtio-gpu-pci,blob=on, guest RAM from memory-backend-memfd),
 so that its console's framebuffer, a dumb buffer, is a GUEST blob that
 QEMU joins into a udmabuf and scans out.  The guest draws a pattern on
-/dev/fb0; a screendump must show it, pixel for pixel.  Prints TAP lines.
+/dev/fb0; a screendump must show it, pixel for pixel.
+
+On a line with guest_vram=on (LINE_GUEST_VRAM), a second L2 guest runs
+the Vulkan client on Mesa's venus with guest-based allocation: its
+host-visible memory is heap pages the renderer imports as udmabufs.
+
+Prints TAP lines.
 
     l2-guest.py IMAGE_DIR QEMU
 """
@@ -15,6 +21,10 @@ import subprocess
 import sys
 import tempfile
 import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "guest"))
+import guestvm  # noqa: E402
 
 TIMEOUT = 900
 
@@ -58,12 +68,68 @@ def read_ppm(path):
     return w, h, data[m.end():]
 
 
+def guest_vram(image, qemu, check):
+    """The Vulkan client on venus with guest_vram=on and the heap."""
+    os.environ["QEMU"] = qemu
+    gl = os.path.abspath(os.path.join(image, "gl-client"))
+    append = ("loglevel=4 vgpu.guestvram vgpu.gl=%s vgpu.venus=%s"
+              % (gl, guestvm.line_setting("LINE_VENUS_ICD")))
+    with tempfile.TemporaryDirectory() as tmp:
+        serial = os.path.join(tmp, "serial")
+        cmd = guestvm.guest_command(
+            image, append, serial,
+            ",venus=on,hostmem-memdev=heap,guest_vram=on",
+            ["-monitor", "none",
+             "-object", "memory-backend-memfd,id=heap,size=%d"
+             % guestvm.HOSTMEM,
+             "-trace", "virtio_gpu_virgl_blob_create",
+             "-trace", "virtio_gpu_virgl_slice_import",
+             "-trace", "virtio_gpu_virgl_slice_release"])
+        start = time.monotonic()
+        try:
+            p = subprocess.run(cmd, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, timeout=TIMEOUT)
+            out, rc = p.stdout.decode(errors="replace"), p.returncode
+        except subprocess.TimeoutExpired as e:
+            out, rc = (e.stdout or b"").decode(errors="replace"), None
+        elapsed = time.monotonic() - start
+        log = open(serial, errors="replace").read() \
+            if os.path.exists(serial) else ""
+    check(rc == 0 and "VGPU-VK-END" in log, "/udmabuf/guest-vram/ran",
+          "the venus guest ran the Vulkan client and QEMU exited 0 "
+          "(%s) in %.0f s" % (rc, elapsed))
+    vk = re.search(r"VGPU-VK-BEGIN\n(.*?)VGPU-VK-END", log, re.S)
+    vk = vk.group(1) if vk else ""
+    taps = re.findall(r"^(ok|not ok) \d+ - (.*)$", vk, re.M)
+    for ok, what in taps:
+        check(ok == "ok", "/udmabuf/guest-vram/vk", what)
+    check(taps and re.search(r"^\d+ passed, 0 failed$", vk, re.M),
+          "/udmabuf/guest-vram/vk-complete", "the Vulkan client completed "
+          "with no failure (%d checks)" % len(taps))
+    if not taps or rc != 0:
+        for line in (vk or log[-2000:] or out[-2000:]).splitlines()[-25:]:
+            print("#   " + line)
+    # Each of venus' memory objects (blob_id != 0) came from the heap.
+    objects = len(re.findall(r"virtio_gpu_virgl_blob_create .*mem 2 "
+                             r"flags \S+ blob_id 0x(?!0 )", out))
+    imports = len(re.findall(r"virtio_gpu_virgl_slice_import", out))
+    releases = len(re.findall(r"virtio_gpu_virgl_slice_release", out))
+    check(objects >= 3 and imports == objects, "/udmabuf/guest-vram/heap",
+          "venus' %d memory objects were heap slices the renderer imported "
+          "(%d imports), none host-allocated" % (objects, imports))
+    check(releases == imports, "/udmabuf/guest-vram/released",
+          "every import was released (%d of %d)" % (releases, imports))
+
+
 def main():
     image, qemu = sys.argv[1:3]
     results = []
 
     def check(ok, name, what):
         results.append((bool(ok), name, what))
+
+    if guestvm.line_setting("LINE_GUEST_VRAM", "") == "1":
+        guest_vram(image, qemu, check)
 
     with tempfile.TemporaryDirectory() as tmp:
         serial, sock = os.path.join(tmp, "serial"), os.path.join(tmp, "qmp")

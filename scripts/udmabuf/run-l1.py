@@ -41,6 +41,10 @@ REQUIRED_GUEST_VRAM = [
     "virtio-gpu-guest-vram/virtio-gpu-guest-vram-tests/hostile/seq/"
     "guest-vram",
 ]
+REQUIRED_GUEST_VRAM_L2 = ["/udmabuf/guest-vram/ran",
+                          "/udmabuf/guest-vram/vk-complete",
+                          "/udmabuf/guest-vram/heap",
+                          "/udmabuf/guest-vram/released"]
 # ...and with an L2 guest
 REQUIRED_L2 = ["/udmabuf/l2-guest/drew", "/udmabuf/l2-guest/pixels",
                "/udmabuf/l2-guest/blob-scanout"]
@@ -58,8 +62,10 @@ def l1_command(image, obj, serial, guest):
             "-device", "virtio-9p-pci,fsdev=hostroot,mount_tag=hostroot",
             "-kernel", os.path.join(image, "vmlinuz"),
             "-initrd", os.path.join(image, "initrd.gz"),
-            "-append", "console=ttyS0 panic=-1 loglevel=4 l1.top=%s l1.obj=%s%s"
+            "-append", "console=ttyS0 panic=-1 loglevel=4 l1.top=%s l1.obj=%s "
+            "l1.base=%s%s"
             % (guestvm.TOP, os.path.abspath(obj),
+               os.environ.get("BASE", "debian12"),
                " l1.guest=" + os.path.abspath(guest) if guest else ""),
             "-serial", "file:" + serial]
 
@@ -99,7 +105,8 @@ def main():
            for ok, what in results}
     required = REQUIRED + (REQUIRED_L2 if args.guest else [])
     if guestvm.line_setting("LINE_GUEST_VRAM", "") == "1":
-        required += REQUIRED_GUEST_VRAM
+        required += REQUIRED_GUEST_VRAM + \
+            (REQUIRED_GUEST_VRAM_L2 if args.guest else [])
     for name in required:
         if name not in ran:
             results.append((False, name + " (did not run)"))
