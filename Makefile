@@ -14,6 +14,8 @@
 #   make check-venus the guest lane alone (with venus, as in make check)
 #   make check-udmabuf  the udmabuf lane alone: a Debian 6.12 kernel as an
 #                 L1 host under TCG runs the tests that need /dev/udmabuf
+#   make bench-guest-vram  (Debian 13) in that L1 host, guest_vram=on's
+#                 map cycle against host-allocated venus blobs
 #   make check-bisect  build after each patch of the series, in order
 #   make bench-compare  the guest workload on this build and on upstream
 #                 QEMU 10.0 (Debian 13), interleaved; a table and a PNG
@@ -58,7 +60,7 @@ NEW_FILES     := $(shell find hw-display include-hw tests-qtest -type f 2>/dev/n
 SERIES_INPUTS := $(shell find patches/$(BASE) -type f 2>/dev/null) $(NEW_FILES) scripts/lines/$(BASE).conf
 DEB_STAMP     := $(B)/deb/.built
 
-.PHONY: all build check check-line check-files root check-asan check-udmabuf check-bisect deb peer bench-compare check-venus bench demo guest soak fuzz venus series check-series clean distclean deps FORCE
+.PHONY: all build check check-line check-files root check-asan check-udmabuf bench-guest-vram check-bisect deb peer bench-compare check-venus bench demo guest soak fuzz venus series check-series clean distclean deps FORCE
 all: build
 
 deps:
@@ -137,6 +139,10 @@ check-venus: build $(GUEST_IMG) $(VENUS_DEP)
 # The udmabuf lane alone (part of make check where LINE_LANES has it).
 check-udmabuf: build $(L1_IMG) $(GUEST_IMG)
 	@$(RUN) python3 scripts/udmabuf/run-l1.py $(B)/l1/img $(OBJ) --guest $(B)/guest/img
+
+# guest_vram=on's figures, which need udmabuf: in the L1 host.
+bench-guest-vram: build $(L1_IMG)
+	@$(RUN) python3 scripts/udmabuf/run-l1.py $(B)/l1/img $(OBJ) --bench
 
 # The guest booted SOAK_RUNS times (default 100) on a workload that
 # fills the control ring; a hang prints the queue state and the guest's

@@ -980,10 +980,78 @@ static void test_bench(void *obj, void *data, QGuestAllocator *alloc)
     stop(&b);
 }
 
+/* One blob's create, map, unmap and unref in venus context 5. */
+static double venus_cycle_us(QVirtioGpu *gpu, uint64_t blob_id,
+                             uint64_t size, int n, double *cpu_us)
+{
+    Meter m = meter_start(gpu);
+    double wall;
+    int i;
+
+    for (i = 0; i < n; i++) {
+        g_assert_cmphex(create_blob(gpu, 7, 5, VIRTIO_GPU_BLOB_MEM_HOST3D,
+                                    VIRTIO_GPU_BLOB_FLAG_USE_MAPPABLE,
+                                    blob_id, size, 0, 0),
+                        ==, VIRTIO_GPU_RESP_OK_NODATA);
+        g_assert_cmphex(map_blob(gpu, 7, 32 * MiB, NULL), ==,
+                        VIRTIO_GPU_RESP_OK_MAP_INFO);
+        g_assert_cmphex(unmap_blob(gpu, 7), ==, VIRTIO_GPU_RESP_OK_NODATA);
+        g_assert_cmphex(unref(gpu, 7), ==, VIRTIO_GPU_RESP_OK_NODATA);
+    }
+    *cpu_us = meter_us(m, n, &wall);
+    return wall;
+}
+
+/*
+ * guest_vram=on against the host-based path, on one device in one run.
+ * Host-based: a venus blob whose memory the renderer allocates (blob_id
+ * 0, its shared memory), exported to QEMU and placed over the heap.
+ * Guest-based: a blob with a blob_id, its memory a heap slice imported
+ * into the renderer and attached to the context (the render server
+ * takes its copy).  Wall time includes the render server's share.
+ */
+static void test_bench_guest_vram(void *obj, void *data,
+                                  QGuestAllocator *alloc)
+{
+    const uint64_t feats = BLOB_FEATURES |
+                           (1ull << VIRTIO_GPU_F_CONTEXT_INIT);
+    static const uint64_t sizes[] = { 64 * KiB, 4 * MiB };
+    const int n = 100;
+    QVirtioGpu *gpu = obj;
+    double host, guest, host_cpu, guest_cpu;
+    int k;
+
+    g_assert_cmphex(qvirtio_gpu_start(gpu, alloc, feats) & feats, ==, feats);
+    g_assert_cmphex(qvirtio_gpu_ctx_create(gpu, 5, 4), ==,
+                    VIRTIO_GPU_RESP_OK_NODATA);
+    for (k = 0; k < ARRAY_SIZE(sizes); k++) {
+        /* warm both paths up, then interleave them */
+        venus_cycle_us(gpu, 0, sizes[k], 10, &host_cpu);
+        venus_cycle_us(gpu, 0x77, sizes[k], 10, &guest_cpu);
+        host = venus_cycle_us(gpu, 0, sizes[k], n, &host_cpu);
+        guest = venus_cycle_us(gpu, 0x77, sizes[k], n, &guest_cpu);
+        host = (host + venus_cycle_us(gpu, 0, sizes[k], n, &host_cpu)) / 2;
+        guest = (guest + venus_cycle_us(gpu, 0x77, sizes[k], n,
+                                        &guest_cpu)) / 2;
+        printf("# venus %4" PRIu64 " KiB blob create+map+unmap+unref: "
+               "host-allocated %.0f us wall (QEMU %.0f us CPU), guest_vram "
+               "heap slice %.0f us wall (QEMU %.0f us CPU): guest/host "
+               "%.2fx wall\n", sizes[k] / KiB, host, host_cpu, guest,
+               guest_cpu, guest / host);
+    }
+    g_assert_cmphex(qvirtio_gpu_ctx_destroy(gpu, 5), ==,
+                    VIRTIO_GPU_RESP_OK_NODATA);
+    qvirtio_gpu_stop(gpu);
+}
+
 static void register_virtio_gpu_blob_test(void)
 {
     if (g_test_perf()) {
         qos_add_test("bench", "virtio-gpu-blob", test_bench, NULL);
+        if (QVIRTIO_GPU_HAS_GUEST_VRAM) {
+            qos_add_test("bench-guest-vram", "virtio-gpu-guest-vram",
+                         test_bench_guest_vram, NULL);
+        }
     }
     qos_add_test("create-bad", "virtio-gpu-blob", test_create_bad, NULL);
     qos_add_test("map-bad", "virtio-gpu-blob", test_map_bad, NULL);

@@ -1,11 +1,13 @@
 #!/bin/sh
 # Inside the L1 host (scripts/udmabuf/run-l1.py): a kernel with
 # /dev/udmabuf.  Runs the tests that need it, as TAP on stdout.
-#   scripts/udmabuf/in-l1.sh OBJ_DIR [GUEST_IMAGE_DIR]
+#   scripts/udmabuf/in-l1.sh OBJ_DIR [GUEST_IMAGE_DIR] [bench]
+# With "bench", only the benchmarks that need udmabuf run.
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 obj=$1
 guest=${2:+$(realpath "$2")}
+mode=${3:-}
 if [ ! -c /dev/udmabuf ]; then
     echo "not ok 1 /udmabuf/device: the L1 kernel has no /dev/udmabuf"
     exit 1
@@ -16,6 +18,12 @@ obj=$(realpath "$obj")
 cd /tmp || exit 1
 export QTEST_QEMU_BINARY="$obj/qemu-system-x86_64"
 rc=0
+if [ "$mode" = bench ]; then
+    "$obj/tests/qtest/qos-test" -m perf -p "/x86_64/pc/i440FX-pcihost/\
+pci-bus-pc/pci-bus/virtio-gpu-gl-pci-guest-vram/virtio-gpu-guest-vram/\
+virtio-gpu-guest-vram-tests/bench-guest-vram" | grep '^# venus'
+    exit $?
+fi
 "$obj/tests/qtest/virtio-gpu-region-test" --tap -k \
     -p /x86_64/virtio-gpu/region/udmabuf || rc=1
 # the 2D device's GUEST blobs through udmabuf (qos takes full paths only)
