@@ -14,8 +14,9 @@
 #   make check-venus the guest lane alone (with venus, as in make check)
 #   make check-udmabuf  the udmabuf lane alone: a Debian 6.12 kernel as an
 #                 L1 host under TCG runs the tests that need /dev/udmabuf
-#   make bench-guest-vram  (Debian 13) in that L1 host, guest_vram=on's
-#                 map cycle against host-allocated venus blobs
+#   make bench-guest-vram  (Debian 13) in that L1 host, guest_vram=on
+#                 against host-allocated venus memory: the device's map
+#                 cycle, and a Vulkan client's allocations in an L2 guest
 #   make check-bisect  build after each patch of the series, in order
 #   make bench-compare  the guest workload on this build and on upstream
 #                 QEMU 10.0 (Debian 13), interleaved; a table and a PNG
@@ -141,8 +142,8 @@ check-udmabuf: build $(L1_IMG) $(GUEST_IMG)
 	@$(RUN) python3 scripts/udmabuf/run-l1.py $(B)/l1/img $(OBJ) --guest $(B)/guest/img
 
 # guest_vram=on's figures, which need udmabuf: in the L1 host.
-bench-guest-vram: build $(L1_IMG)
-	@$(RUN) python3 scripts/udmabuf/run-l1.py $(B)/l1/img $(OBJ) --bench
+bench-guest-vram: build $(L1_IMG) $(GUEST_IMG)
+	@$(RUN) python3 scripts/udmabuf/run-l1.py $(B)/l1/img $(OBJ) --bench --timeout 1800 --guest $(B)/guest/img
 
 # The guest booted SOAK_RUNS times (default 100) on a workload that
 # fills the control ring; a hang prints the queue state and the guest's

@@ -995,6 +995,14 @@ int virtio_gpu_region_map_slice(VirtIOGPURegion *vr, uint32_t resource_id,
     return fd;
 }
 
+uint64_t virtio_gpu_region_max_slice(VirtIOGPURegion *vr)
+{
+    if (vr->udmabuf_dev < 0) {
+        return 0;
+    }
+    return QEMU_ALIGN_DOWN(MIN(vr->size, vr->udmabuf_limit), vr->heap_align);
+}
+
 int virtio_gpu_region_slice_fd(VirtIOGPURegion *vr, uint32_t resource_id)
 {
     VirtIOGPURegionMapping *m = region_find(vr, resource_id);

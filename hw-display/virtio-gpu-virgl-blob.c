@@ -461,9 +461,15 @@ virtio_gpu_virgl_guest_vram(VirtIOGPU *g,
 static void virtio_gpu_virgl_slice_released(void *opaque)
 {
     VirglResource *r = opaque;
+    uint32_t id = r->base.resource_id;
 
-    trace_virtio_gpu_virgl_slice_release(r->base.resource_id);
-    virgl_renderer_resource_unref(r->base.resource_id);
+    trace_virtio_gpu_virgl_slice_release(id);
+    /* Pages a guest attached go back now: the renderer forgets them. */
+    r->iov = NULL;
+    r->iov_cnt = 0;
+    virtio_gpu_virgl_detach_iov(r->g, id);
+    virgl_renderer_force_ctx_0();
+    virgl_renderer_resource_unref(id);
 }
 
 /* Give the renderer a dup of the slice's udmabuf as @id's memory. */
@@ -474,7 +480,7 @@ static int virtio_gpu_virgl_import_slice(uint32_t id, int slice,
         .res_handle = id,
         .blob_mem = VIRGL_RENDERER_BLOB_MEM_HOST3D,
         .fd_type = VIRGL_RENDERER_BLOB_FD_TYPE_DMABUF,
-        .fd = fcntl(slice, F_DUPFD_CLOEXEC, 0),
+        .fd = qemu_dup(slice),
         .size = size,
     };
     int ret;
@@ -506,6 +512,17 @@ static void virtio_gpu_virgl_map_slice(VirtIOGPU *g, VirglResource *r,
     Error *err = NULL;
     int slice, ret;
 
+    /* What it imports goes to the venus context that made it. */
+    if (!virtio_gpu_virgl_ctx_has_rings(g, r->ctx_id)) {
+        qemu_log_mask(LOG_GUEST_ERROR, "%s: context %u of resource %u is "
+                      "gone\n", __func__, r->ctx_id, id);
+        cmd->error = VIRTIO_GPU_RESP_ERR_INVALID_CONTEXT_ID;
+        return;
+    }
+    if (virtio_gpu_region_full(vr, true)) {
+        cmd->error = VIRTIO_GPU_RESP_ERR_OUT_OF_MEMORY;
+        return;
+    }
     slice = virtio_gpu_region_map_slice(vr, id, offset, size,
                                         virtio_gpu_virgl_slice_released, r,
                                         &err);
@@ -549,7 +566,8 @@ static void virtio_gpu_virgl_map_slice(VirtIOGPU *g, VirglResource *r,
 
 /*
  * CREATE_BLOB of a guest_vram blob: tracked only, its memory comes at
- * MAP_BLOB.  It must fit in the region, mapped.
+ * MAP_BLOB.  It must fit in one slice: Mesa learns nothing of a failed
+ * MAP, and its import of a resource without memory loses the device.
  */
 static void
 virtio_gpu_virgl_create_guest_vram(VirtIOGPU *g,
@@ -565,9 +583,9 @@ virtio_gpu_virgl_create_guest_vram(VirtIOGPU *g,
         cmd->error = VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER;
         return;
     }
-    if (cblob->size > g->parent_obj.region.size) {
+    if (cblob->size > virtio_gpu_region_max_slice(&g->parent_obj.region)) {
         qemu_log_mask(LOG_GUEST_ERROR, "%s: blob of 0x%" PRIx64 " bytes is "
-                      "larger than the region\n", __func__, cblob->size);
+                      "larger than a slice can be\n", __func__, cblob->size);
         cmd->error = VIRTIO_GPU_RESP_ERR_OUT_OF_MEMORY;
         return;
     }
@@ -776,7 +794,9 @@ virtio_gpu_virgl_scanout_blob_ok(VirglResource *r,
                    (uint64_t)ss->width * 4;
     int ret;
 
-    if (!r->blob_mem || !virtio_gpu_get_pixman_format(ss->format) ||
+    /* A guest_vram blob's memory is heap pages QEMU does not read. */
+    if (!r->blob_mem || r->guest_vram ||
+        !virtio_gpu_get_pixman_format(ss->format) ||
         !ss->width || !ss->height || !ss->r.width || !ss->r.height ||
         (uint64_t)ss->r.x + ss->r.width > ss->width ||
         (uint64_t)ss->r.y + ss->r.height > ss->height ||

@@ -1459,11 +1459,41 @@ static void test_venus_in_process(void *obj, void *data,
     qvirtio_gpu_stop(gpu);
 }
 
-/* The udmabufs QEMU and the render server hold beyond @q and @s. */
-static void assert_dmabufs(int q, int s, int more_q, int more_s)
+/*
+ * A barrier with venus context @ctx's worker in the render server: its
+ * shm blob's CREATE waits for the worker's reply, and the worker takes
+ * messages in order, so the imports and detaches sent before it are done.
+ */
+static void server_sync(QVirtioGpu *gpu, uint32_t ctx)
 {
+    g_assert_cmphex(qvirtio_gpu_create_blob(gpu, 99, ctx,
+                        VIRTIO_GPU_BLOB_MEM_HOST3D,
+                        VIRTIO_GPU_BLOB_FLAG_USE_MAPPABLE, 0, PAGE,
+                        0, 0, 0), ==, OK);
+    g_assert_cmphex(qvirtio_gpu_resource_cmd(gpu,
+                        VIRTIO_GPU_CMD_RESOURCE_UNREF, 99), ==, OK);
+}
+
+/*
+ * The udmabufs QEMU holds (exactly: it closes them before it answers)
+ * and the render server holds, beyond @q and @s.  After a synced @ctx
+ * the server's count is exact too; a destroyed context's worker is
+ * killed, and closes its fds a little later: that is waited for.
+ */
+static void assert_dmabufs(QVirtioGpu *gpu, uint32_t ctx, int q, int s,
+                           int more_q, int more_s)
+{
+    int i, got;
+
     g_assert_cmpint(qvirtio_gpu_qemu_dmabufs(), ==, q + more_q);
-    g_assert_cmpint(qvirtio_gpu_child_dmabufs(), ==, s + more_s);
+    if (ctx) {
+        server_sync(gpu, ctx);
+    }
+    for (i = 0; (got = qvirtio_gpu_child_dmabufs()) != s + more_s &&
+                i < 500 && !ctx; i++) {
+        g_usleep(10 * 1000);
+    }
+    g_assert_cmpint(got, ==, s + more_s);
 }
 
 static uint32_t guest_vram_blob(QVirtioGpu *gpu, uint32_t id, uint32_t ctx,
@@ -1488,7 +1518,13 @@ static void test_guest_vram(void *obj, void *data, QGuestAllocator *alloc)
     const uint64_t feats = FEATURES;
     QVirtioGpu *gpu = obj;
     Env e = { .gpu = gpu };
+    struct virtio_gpu_set_scanout_blob sb = {
+        .resource_id = 1, .width = 64, .height = 64,
+        .format = VIRTIO_GPU_FORMAT_B8G8R8X8_UNORM, .strides = { 256 },
+        .r = { .width = 64, .height = 64 },
+    };
     uint32_t caps[40], map_info;
+    uint64_t page;
     int q, s;
     QPCIBar bar;
     uint64_t bar_size;
@@ -1497,6 +1533,7 @@ static void test_guest_vram(void *obj, void *data, QGuestAllocator *alloc)
 
     g_assert_cmphex(qvirtio_gpu_start(gpu, alloc, feats) & feats, ==, feats);
     bar = qpci_iomap(gpu->pdev, HOSTMEM_BAR, &bar_size);
+    page = qvirtio_gpu_alloc_backing(gpu, PAGE);
     q = qvirtio_gpu_qemu_dmabufs();
 
     /* the venus capset tells the guest: use_guest_vram at byte 156 */
@@ -1519,21 +1556,24 @@ static void test_guest_vram(void *obj, void *data, QGuestAllocator *alloc)
     g_assert_cmphex(guest_vram_blob(gpu, 1, 5, M, 64 * KiB), ==, OK);
     g_assert_cmphex(qvirtio_gpu_ctx_resource(gpu,
                         VIRTIO_GPU_CMD_CTX_ATTACH_RESOURCE, 5, 1), ==, OK);
-    assert_dmabufs(q, s, 0, 0);
+    assert_dmabufs(gpu, 5, q, s, 0, 0);
 
     /* mapped: the heap's pages, imported and attached to the context */
     g_assert_cmphex(qvirtio_gpu_map_blob(gpu, 1, MiB, &map_info), ==,
                     OK_MAP);
     g_assert_cmphex(map_info, ==, VIRTIO_GPU_MAP_CACHE_CACHED);
     g_assert_cmpuint(region_stat(&e, "x-hostmem-slices"), ==, 1);
-    assert_dmabufs(q, s, 2, 1);
+    assert_dmabufs(gpu, 5, q, s, 2, 1);
     qpci_memwrite(gpu->pdev, bar, MiB + 8, "heap!!!", 8);
     qpci_memread(gpu->pdev, bar, MiB + 8, got, sizeof(got));
     g_assert_cmpmem(got, 8, "heap!!!", 8);
     /* the guest's own attach after it makes no second copy */
     g_assert_cmphex(qvirtio_gpu_ctx_resource(gpu,
                         VIRTIO_GPU_CMD_CTX_ATTACH_RESOURCE, 5, 1), ==, OK);
-    assert_dmabufs(q, s, 2, 1);
+    assert_dmabufs(gpu, 5, q, s, 2, 1);
+    /* QEMU does not read these pages: no scanout of them */
+    qvirtio_gpu_hdr_init(&sb.hdr, VIRTIO_GPU_CMD_SET_SCANOUT_BLOB, 0);
+    g_assert_cmphex(cmd(&e, &sb, sizeof(sb)), ==, BAD_PARAM);
 
     /* mapped twice, over a live slice, outside, misaligned: refused */
     g_assert_cmphex(qvirtio_gpu_map_blob(gpu, 1, 2 * MiB, NULL), ==,
@@ -1545,30 +1585,32 @@ static void test_guest_vram(void *obj, void *data, QGuestAllocator *alloc)
                     ==, BAD_PARAM);
     g_assert_cmphex(qvirtio_gpu_map_blob(gpu, 2, 2 * MiB + 1, NULL), ==,
                     BAD_PARAM);
-    /* not mappable, or larger than the region: no memory could come */
+    /* not mappable, or larger than a slice: no memory could come */
     g_assert_cmphex(guest_vram_blob(gpu, 3, 5,
                                     VIRTIO_GPU_BLOB_FLAG_USE_SHAREABLE,
                                     PAGE), ==, BAD_PARAM);
     g_assert_cmphex(guest_vram_blob(gpu, 3, 5, M, HOSTMEM + PAGE), ==, OOM);
-    assert_dmabufs(q, s, 2, 1);
+    assert_dmabufs(gpu, 5, q, s, 2, 1);
 
-    /* freed mid-import, while mapped: all of it goes */
+    /* freed mid-import, while mapped and with pages attached: all goes */
     g_assert_cmphex(qvirtio_gpu_map_blob(gpu, 2, 2 * MiB, NULL), ==, OK_MAP);
-    assert_dmabufs(q, s, 4, 2);
+    assert_dmabufs(gpu, 5, q, s, 4, 2);
+    g_assert_cmphex(qvirtio_gpu_attach_backing(gpu, 2, page, PAGE, 1), ==,
+                    OK);
     g_assert_cmphex(qvirtio_gpu_resource_cmd(gpu,
                         VIRTIO_GPU_CMD_RESOURCE_UNREF, 2), ==, OK);
-    assert_dmabufs(q, s, 2, 1);
+    assert_dmabufs(gpu, 5, q, s, 2, 1);
 
     /* unmapped: the import goes with the slice, the bytes stay the guest's */
     g_assert_cmphex(qvirtio_gpu_resource_cmd(gpu,
                         VIRTIO_GPU_CMD_RESOURCE_UNMAP_BLOB, 1), ==, OK);
     g_assert_cmpuint(region_stat(&e, "x-hostmem-slices"), ==, 0);
-    assert_dmabufs(q, s, 0, 0);
+    assert_dmabufs(gpu, 5, q, s, 0, 0);
     qpci_memread(gpu->pdev, bar, MiB + 8, got, sizeof(got));
     g_assert_cmpmem(got, 8, "heap!!!", 8);
     /* ...and mapped again elsewhere, imported again */
     g_assert_cmphex(qvirtio_gpu_map_blob(gpu, 1, 4 * MiB, NULL), ==, OK_MAP);
-    assert_dmabufs(q, s, 2, 1);
+    assert_dmabufs(gpu, 5, q, s, 2, 1);
 
     /* venus' own shared memory (blob_id 0) stays host-allocated */
     g_assert_cmphex(qvirtio_gpu_create_blob(gpu, 4, 5,
@@ -1578,15 +1620,19 @@ static void test_guest_vram(void *obj, void *data, QGuestAllocator *alloc)
     g_assert_cmpuint(region_stat(&e, "x-hostmem-slices"), ==, 1);
 
     /* the context destroyed with a slice live: it lets go of all */
+    g_assert_cmphex(guest_vram_blob(gpu, 6, 5, M, PAGE), ==, OK);
     g_assert_cmphex(qvirtio_gpu_ctx_destroy(gpu, 5), ==, OK);
     g_assert_cmpuint(region_stat(&e, "x-hostmem-slices"), ==, 0);
-    assert_dmabufs(q, s, 0, 0);
+    assert_dmabufs(gpu, 0, q, s, 0, 0);
+    /* a blob whose context is gone gets no memory */
+    g_assert_cmphex(qvirtio_gpu_map_blob(gpu, 6, 12 * MiB, NULL), ==,
+                    BAD_CTX);
 
     /* the device still works; a reset with a slice live lets go too */
     g_assert_cmphex(qvirtio_gpu_ctx_create(gpu, 6, 4), ==, OK);
     g_assert_cmphex(guest_vram_blob(gpu, 5, 6, M, PAGE), ==, OK);
     g_assert_cmphex(qvirtio_gpu_map_blob(gpu, 5, MiB, NULL), ==, OK_MAP);
-    assert_dmabufs(q, s, 2, 1);
+    assert_dmabufs(gpu, 6, q, s, 2, 1);
     rsp = qtest_qmp(gpu->qts, "{'execute': 'system_reset'}");
     qobject_unref(rsp);
     qtest_qmp_eventwait(gpu->qts, "RESET");

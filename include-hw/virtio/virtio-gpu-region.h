@@ -155,6 +155,8 @@ int virtio_gpu_region_map_slice(VirtIOGPURegion *vr, uint32_t resource_id,
                                 uint64_t offset, uint64_t size,
                                 VirtIOGPURegionRelease *release,
                                 void *opaque, Error **errp);
+/* The largest slice the region can make: 0 where it makes none. */
+uint64_t virtio_gpu_region_max_slice(VirtIOGPURegion *vr);
 /* @resource_id's slice, or -1 if it has none: owned by the region. */
 int virtio_gpu_region_slice_fd(VirtIOGPURegion *vr, uint32_t resource_id);
 

@@ -6,10 +6,11 @@
  * its libvulkan1, run in the guest from the host's root (over 9p).
  * Prints TAP, then "N passed, N failed".
  *
- *   vk-client SHADER.spv|--no-compute [--frame] [--guest-vram]
+ *   vk-client SHADER.spv|--no-compute [--frame] [--guest-vram] [--bench]
  *
  * --frame prints the computed image; --guest-vram first checks that the
- * venus capset offers guest-based allocation (use_guest_vram).
+ * venus capset offers guest-based allocation (use_guest_vram); --bench
+ * also times host-visible allocations ("# vk-bench" lines).
  *
  * This work is licensed under the terms of the GNU GPL, version 2 or later.
  */
@@ -144,6 +145,63 @@ static int venus_use_guest_vram(void)
     return ret ? -1 : (int)caps[39];
 }
 
+static double now_us(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
+}
+
+/*
+ * What an application pays for host-visible memory: vkAllocateMemory,
+ * vkMapMemory, a write to every page, vkUnmapMemory and vkFreeMemory,
+ * on a HOST_VISIBLE|HOST_COHERENT type.  Prints the mean per size.
+ */
+static void bench_allocations(void)
+{
+    static const VkDeviceSize sizes[] = { 64 * 1024, 1024 * 1024 };
+    const int n = 20;
+    int type = memory_type(~0u, VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT |
+                                VK_MEMORY_PROPERTY_HOST_COHERENT_BIT);
+    unsigned k;
+    int i;
+
+    for (k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
+        VkMemoryAllocateInfo ai = {
+            .sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO,
+            .allocationSize = sizes[k], .memoryTypeIndex = type,
+        };
+        double start = now_us();
+        bool ok = type >= 0;
+
+        for (i = 0; ok && i < n; i++) {
+            VkDeviceMemory mem = VK_NULL_HANDLE;
+            uint8_t *map;
+            VkDeviceSize off;
+
+            ok = vkAllocateMemory(dev, &ai, NULL, &mem) == VK_SUCCESS;
+            if (ok && vkMapMemory(dev, mem, 0, VK_WHOLE_SIZE, 0,
+                                  (void **)&map) == VK_SUCCESS) {
+                for (off = 0; off < sizes[k]; off += 4096) {
+                    map[off] = i;
+                }
+                vkUnmapMemory(dev, mem);
+            } else {
+                ok = false;
+            }
+            if (mem) {
+                vkFreeMemory(dev, mem, NULL);
+            }
+        }
+        check(ok, "%d allocations of %llu KiB, mapped and written", n,
+              (unsigned long long)sizes[k] / 1024);
+        printf("# vk-bench alloc+map+write+free %4llu KiB: %.0f us\n",
+               (unsigned long long)sizes[k] / 1024,
+               (now_us() - start) / n);
+    }
+}
+
 int main(int argc, char **argv)
 {
     VkApplicationInfo app = {
@@ -175,12 +233,14 @@ int main(int argc, char **argv)
     int nodes_before, nodes_mapped;
     size_t spv_len = 0;
     uint32_t *spv = NULL;
-    bool compute = true, frame = false;
+    bool compute = true, frame = false, bench = false;
     int a;
 
     for (a = 1; a < argc; a++) {
         if (!strcmp(argv[a], "--frame")) {
             frame = true;
+        } else if (!strcmp(argv[a], "--bench")) {
+            bench = true;
         } else if (!strcmp(argv[a], "--no-compute")) {
             compute = false;
         } else if (!strcmp(argv[a], "--guest-vram")) {
@@ -206,6 +266,9 @@ int main(int argc, char **argv)
         return tap_finish();
     }
     vkGetDeviceQueue(dev, 0, 0, &queue);
+    if (bench) {
+        bench_allocations();
+    }
 
     /* Host-visible, coherent memory: in the region while mapped. */
     nodes_before = host_visible_nodes();

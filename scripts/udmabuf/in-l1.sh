@@ -21,8 +21,12 @@ rc=0
 if [ "$mode" = bench ]; then
     "$obj/tests/qtest/qos-test" -m perf -p "/x86_64/pc/i440FX-pcihost/\
 pci-bus-pc/pci-bus/virtio-gpu-gl-pci-guest-vram/virtio-gpu-guest-vram/\
-virtio-gpu-guest-vram-tests/bench-guest-vram" | grep '^# venus'
-    exit $?
+virtio-gpu-guest-vram-tests/bench-guest-vram" | grep '^# venus' || rc=1
+    if [ -n "$guest" ]; then
+        python3 "$top/scripts/udmabuf/l2-guest.py" "$guest" \
+            "$obj/qemu-system-x86_64" bench || rc=1
+    fi
+    exit $rc
 fi
 "$obj/tests/qtest/virtio-gpu-region-test" --tap -k \
     -p /x86_64/virtio-gpu/region/udmabuf || rc=1

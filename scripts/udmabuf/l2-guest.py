@@ -11,7 +11,10 @@ host-visible memory is heap pages the renderer imports as udmabufs.
 
 Prints TAP lines.
 
-    l2-guest.py IMAGE_DIR QEMU
+    l2-guest.py IMAGE_DIR QEMU [bench]
+
+With "bench", only the two venus guests run, guest_vram on and off, and
+the Vulkan client times host-visible allocations on each.
 """
 import json
 import os
@@ -68,17 +71,23 @@ def read_ppm(path):
     return w, h, data[m.end():]
 
 
-def guest_vram(image, qemu, check):
-    """The Vulkan client on venus with guest_vram=on and the heap."""
+def venus_guest(image, qemu, check, guest_vram=True, bench=False):
+    """The Vulkan client on venus over the heap, with guest_vram=on (or,
+    for the benchmark's other side, off); returns its "# vk-bench"
+    lines."""
     os.environ["QEMU"] = qemu
     gl = os.path.abspath(os.path.join(image, "gl-client"))
-    append = ("loglevel=4 vgpu.guestvram vgpu.gl=%s vgpu.venus=%s"
-              % (gl, guestvm.line_setting("LINE_VENUS_ICD")))
+    append = ("loglevel=4 vgpu.guestvram=%s vgpu.gl=%s vgpu.venus=%s%s"
+              % ("on" if guest_vram else "off", gl,
+                 guestvm.line_setting("LINE_VENUS_ICD"),
+                 " vgpu.vkbench" if bench else ""))
+    name = "/udmabuf/guest-vram" if guest_vram else "/udmabuf/host-alloc"
     with tempfile.TemporaryDirectory() as tmp:
         serial = os.path.join(tmp, "serial")
         cmd = guestvm.guest_command(
             image, append, serial,
-            ",venus=on,hostmem-memdev=heap,guest_vram=on",
+            ",venus=on,hostmem-memdev=heap,guest_vram=%s"
+            % ("on" if guest_vram else "off"),
             ["-monitor", "none",
              "-object", "memory-backend-memfd,id=heap,size=%d"
              % guestvm.HOSTMEM,
@@ -95,17 +104,17 @@ def guest_vram(image, qemu, check):
         elapsed = time.monotonic() - start
         log = open(serial, errors="replace").read() \
             if os.path.exists(serial) else ""
-    check(rc == 0 and "VGPU-VK-END" in log, "/udmabuf/guest-vram/ran",
+    check(rc == 0 and "VGPU-VK-END" in log, name + "/ran",
           "the venus guest ran the Vulkan client and QEMU exited 0 "
           "(%s) in %.0f s" % (rc, elapsed))
     vk = re.search(r"VGPU-VK-BEGIN\n(.*?)VGPU-VK-END", log, re.S)
     vk = vk.group(1) if vk else ""
     taps = re.findall(r"^(ok|not ok) \d+ - (.*)$", vk, re.M)
     for ok, what in taps:
-        check(ok == "ok", "/udmabuf/guest-vram/vk", what)
+        check(ok == "ok", name + "/vk", what)
     check(taps and re.search(r"^\d+ passed, 0 failed$", vk, re.M),
-          "/udmabuf/guest-vram/vk-complete", "the Vulkan client completed "
-          "with no failure (%d checks)" % len(taps))
+          name + "/vk-complete", "the Vulkan client completed with no "
+          "failure (%d checks)" % len(taps))
     if not taps or rc != 0:
         for line in (vk or log[-2000:] or out[-2000:]).splitlines()[-25:]:
             print("#   " + line)
@@ -114,11 +123,18 @@ def guest_vram(image, qemu, check):
                              r"flags \S+ blob_id 0x(?!0 )", out))
     imports = len(re.findall(r"virtio_gpu_virgl_slice_import", out))
     releases = len(re.findall(r"virtio_gpu_virgl_slice_release", out))
-    check(objects >= 3 and imports == objects, "/udmabuf/guest-vram/heap",
-          "venus' %d memory objects were heap slices the renderer imported "
-          "(%d imports), none host-allocated" % (objects, imports))
-    check(releases == imports, "/udmabuf/guest-vram/released",
-          "every import was released (%d of %d)" % (releases, imports))
+    if guest_vram:
+        check(objects >= 3 and imports == objects, name + "/heap",
+              "venus' %d memory objects were heap slices the renderer "
+              "imported (%d imports), none host-allocated"
+              % (objects, imports))
+        check(releases == imports, name + "/released",
+              "every import was released (%d of %d)" % (releases, imports))
+    else:
+        check(objects >= 3 and imports == 0, name + "/host",
+              "venus' %d memory objects were host-allocated, no import"
+              % objects)
+    return re.findall(r"^# vk-bench .*$", vk, re.M)
 
 
 def main():
@@ -128,8 +144,21 @@ def main():
     def check(ok, name, what):
         results.append((bool(ok), name, what))
 
+    if sys.argv[3:] == ["bench"]:
+        # allocation cost from the guest, guest_vram on and off, one run
+        ours = venus_guest(image, qemu, check, True, True)
+        host = venus_guest(image, qemu, check, False, True)
+        for g, h in zip(ours, host):
+            us = [float(re.search(r"([\d.]+) us$", x).group(1))
+                  for x in (g, h)]
+            print("# %s | host-allocated %.0f us | guest/host %.2fx"
+                  % (g.replace(" us", " us guest_vram").lstrip("# "),
+                     us[1], us[0] / us[1]))
+        for ok, name, what in results:
+            print("%s - %s - %s" % ("ok" if ok else "not ok", name, what))
+        return 0 if all(ok for ok, _, _ in results) else 1
     if guestvm.line_setting("LINE_GUEST_VRAM", "") == "1":
-        guest_vram(image, qemu, check)
+        venus_guest(image, qemu, check)
 
     with tempfile.TemporaryDirectory() as tmp:
         serial, sock = os.path.join(tmp, "serial"), os.path.join(tmp, "qmp")
@@ -143,6 +172,7 @@ def main():
                "-initrd", os.path.join(image, "initrd.gz"),
                # no blinking cursor over the pattern
                "-append", "console=ttyS0 panic=-1 loglevel=4 vgpu.fbfill "
+               "no_timer_check "
                "vt.global_cursor_default=0",
                "-serial", "file:" + serial,
                "-qmp", "unix:%s,server=on,wait=off" % sock,

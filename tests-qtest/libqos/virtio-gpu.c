@@ -412,6 +412,9 @@ static int process_fds(pid_t pid, const char *kind)
 
 static int qemu_fds(const char *kind)
 {
+    g_autofree char *fds = g_strdup_printf("/proc/%d/fd", qemu_pid());
+
+    g_assert_true(g_file_test(fds, G_FILE_TEST_IS_DIR));
     return process_fds(qemu_pid(), kind);
 }
 
