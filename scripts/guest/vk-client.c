@@ -22,12 +22,11 @@
 #include <fcntl.h>
 #include <time.h>
 #include <unistd.h>
-#include <sys/ioctl.h>
-#include <drm/virtgpu_drm.h>
 #include <vulkan/vulkan.h>
 
 #include "hostvis.h"
 #include "tap.h"
+#include "virtgpu-uapi.h"
 
 #define SIZE   (256 * 1024)     /* bytes per buffer */
 #define FILL   0x5eed1e55u      /* what the device fills with */
@@ -130,7 +129,7 @@ static int venus_use_guest_vram(void)
 {
     uint32_t caps[40] = { 0 };
     struct drm_virtgpu_get_caps gc = {
-        .cap_set_id = 4,        /* venus */
+        .cap_set_id = CAPSET_VENUS,
         .addr = (uintptr_t)caps,
         .size = sizeof(caps),
     };
@@ -140,7 +139,7 @@ static int venus_use_guest_vram(void)
     if (fd < 0) {
         return -1;
     }
-    ret = ioctl(fd, DRM_IOCTL_VIRTGPU_GET_CAPS, &gc);
+    ret = ioctl(fd, IOCTL_GET_CAPS, &gc);
     close(fd);
     return ret ? -1 : (int)caps[39];
 }
