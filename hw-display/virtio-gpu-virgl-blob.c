@@ -440,7 +440,8 @@ static bool virtio_gpu_virgl_blob_aligned(VirtIOGPU *g, uint64_t value,
  * HOST3D with the memory object's blob_id, has no memory on the host
  * until MAP_BLOB: then the heap's own pages at the guest's offset, which
  * the renderer imports as a udmabuf.  Nothing is allocated for it.
- * Without the property (Debian 12) there are no such blobs.
+ * Keyed on the property's macro, which Debian 13's patch 0037 brings
+ * after this file: before it, and on Debian 12, there are no such blobs.
  */
 #ifdef virtio_gpu_guest_vram_enabled
 static bool
