@@ -215,16 +215,16 @@ static void test_no_region(void)
 }
 
 /*
- * Run QEMU with a bad property (and @object, a backend, if not NULL);
- * check it fails with @msg.
+ * Run QEMU with a bad property (and @object, a backend, if not NULL) on
+ * @display; check it fails with @msg.
  */
-static void check_refused_with(const char *object, const char *device_opts,
-                               const char *msg)
+static void check_refused_on(const char *display, const char *object,
+                             const char *device_opts, const char *msg)
 {
     const char *qemu = g_getenv("QTEST_QEMU_BINARY");
     g_autofree char *err = NULL;
     const char *argv[] = {
-        qemu, "-M", "pc", "-accel", "qtest", "-display", "none",
+        qemu, "-M", "pc", "-accel", "qtest", "-display", display,
         "-vga", "none", "-S", "-device", device_opts,
         object ? "-object" : NULL, object, NULL
     };
@@ -243,9 +243,36 @@ static void check_refused_with(const char *object, const char *device_opts,
     g_assert_cmpint(WEXITSTATUS(status), ==, 1);
 }
 
+static void check_refused_with(const char *object, const char *device_opts,
+                               const char *msg)
+{
+    check_refused_on("none", object, device_opts, msg);
+}
+
 static void check_refused(const char *device_opts, const char *msg)
 {
     check_refused_with(NULL, device_opts, msg);
+}
+
+/* guest_vram=on (Debian 13's gl device) without what it needs */
+static void test_guest_vram_refused(void)
+{
+    const char *heap = "memory-backend-memfd,id=heap,size=16M";
+    const char *gl = "virtio-gpu-gl-pci,blob=on,hostmem=16M,guest_vram=on";
+    g_autofree char *no_venus =
+        g_strdup_printf("%s,hostmem-memdev=heap", gl);
+    g_autofree char *no_heap = g_strdup_printf("%s,venus=on", gl);
+    g_autofree char *all =
+        g_strdup_printf("%s,venus=on,hostmem-memdev=heap", gl);
+
+    check_refused_on("egl-headless", heap, no_venus,
+                     "guest_vram=on needs venus=on and a static heap");
+    check_refused_on("egl-headless", NULL, no_heap,
+                     "guest_vram=on needs venus=on and a static heap");
+    if (access("/dev/udmabuf", R_OK | W_OK)) {
+        check_refused_on("egl-headless", heap, all,
+                         "slices of the heap need /dev/udmabuf");
+    }
 }
 
 static void test_bad_sizes(void)
@@ -960,6 +987,10 @@ int main(int argc, char **argv)
     qtest_add_func("/virtio-gpu/region/heap/many", test_heap_many);
     qtest_add_func("/virtio-gpu/region/heap/refused", test_heap_refused);
     qtest_add_func("/virtio-gpu/region/slices/refused", test_slices_refused);
+    if (QVIRTIO_GPU_HAS_GUEST_VRAM) {
+        qtest_add_func("/virtio-gpu/region/guest-vram/refused",
+                       test_guest_vram_refused);
+    }
     /* The udmabuf lane (make check-udmabuf) checks that these ran. */
     if (access("/dev/udmabuf", R_OK | W_OK) == 0) {
         qtest_add_func("/virtio-gpu/region/udmabuf/slice-bytes",
