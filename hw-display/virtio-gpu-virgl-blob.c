@@ -434,6 +434,22 @@ static bool virtio_gpu_virgl_blob_aligned(VirtIOGPU *g, uint64_t value,
     return false;
 }
 
+/* Track a blob the guest created: in g->reslist from now on. */
+static VirglResource *
+virtio_gpu_virgl_track_blob(VirtIOGPU *g,
+                            const struct virtio_gpu_resource_create_blob
+                            *cblob)
+{
+    VirglResource *r = virtio_gpu_virgl_track(g, cblob->resource_id, 0, 0,
+                                              0);
+
+    r->blob_mem = cblob->blob_mem;
+    r->blob_flags = cblob->blob_flags;
+    r->ctx_id = cblob->hdr.ctx_id;
+    r->base.blob_size = cblob->size;
+    return r;
+}
+
 /*
  * Guest-based allocation (guest_vram=on, Debian 13's virglrenderer):
  * venus allocates host-visible memory in the region itself.  Its blob,
@@ -593,11 +609,7 @@ virtio_gpu_virgl_create_guest_vram(VirtIOGPU *g,
     trace_virtio_gpu_virgl_blob_create(cblob->resource_id, cblob->hdr.ctx_id,
                                        cblob->blob_mem, cblob->blob_flags,
                                        cblob->blob_id, cblob->size);
-    r = virtio_gpu_virgl_track(g, cblob->resource_id, 0, 0, 0);
-    r->blob_mem = cblob->blob_mem;
-    r->blob_flags = cblob->blob_flags;
-    r->ctx_id = cblob->hdr.ctx_id;
-    r->base.blob_size = cblob->size;
+    r = virtio_gpu_virgl_track_blob(g, cblob);
     r->guest_vram = true;
 }
 
@@ -655,13 +667,9 @@ void virtio_gpu_virgl_create_blob(VirtIOGPU *g,
     }
 
     /* From here on the resource owns the pages. */
-    r = virtio_gpu_virgl_track(g, cblob.resource_id, 0, 0, 0);
+    r = virtio_gpu_virgl_track_blob(g, &cblob);
     r->iov = iovs;
     r->iov_cnt = niov;
-    r->blob_mem = cblob.blob_mem;
-    r->blob_flags = cblob.blob_flags;
-    r->ctx_id = cblob.hdr.ctx_id;
-    r->base.blob_size = cblob.size;
     r->base.hostmem = host ? cblob.size : 0;
     if (!virtio_gpu_virgl_blob_charge(g, r)) {
         virtio_gpu_remove_resource(g, &r->base);

@@ -389,8 +389,11 @@ uint64_t qvirtio_gpu_qemu_cpu_ns(QVirtioGpu *gpu)
     return total;
 }
 
-/* QEMU's file descriptors whose target starts with @kind, or all. */
-static int process_fds(pid_t pid, const char *kind)
+/*
+ * @pid's file descriptors: all of them, or (@dmabufs) the dma-bufs, by
+ * their link's name since Linux 5.3 and before; -1 if @pid is gone.
+ */
+static int process_fds(pid_t pid, bool dmabufs)
 {
     g_autofree char *fds = g_strdup_printf("/proc/%d/fd", pid);
     GDir *dir = g_dir_open(fds, 0, NULL);
@@ -398,41 +401,36 @@ static int process_fds(pid_t pid, const char *kind)
     int n = 0;
 
     if (!dir) {
-        return 0;               /* gone meanwhile */
+        return -1;
     }
     while ((name = g_dir_read_name(dir))) {
         g_autofree char *path = g_strdup_printf("%s/%s", fds, name);
         g_autofree char *target = g_file_read_link(path, NULL);
 
-        n += !kind || (target && g_str_has_prefix(target, kind));
+        n += !dmabufs || (target && (g_str_has_prefix(target, "/dmabuf:") ||
+                                     g_str_has_prefix(target,
+                                                      "anon_inode:dmabuf")));
     }
     g_dir_close(dir);
     return n;
 }
 
-static int qemu_fds(const char *kind)
+static int qemu_fds(bool dmabufs)
 {
-    g_autofree char *fds = g_strdup_printf("/proc/%d/fd", qemu_pid());
+    int n = process_fds(qemu_pid(), dmabufs);
 
-    g_assert_true(g_file_test(fds, G_FILE_TEST_IS_DIR));
-    return process_fds(qemu_pid(), kind);
-}
-
-/* the link's name since Linux 5.3, and before */
-static int process_dmabufs(pid_t pid)
-{
-    return process_fds(pid, "/dmabuf:") +
-           process_fds(pid, "anon_inode:dmabuf");
+    g_assert_cmpint(n, >=, 0);
+    return n;
 }
 
 int qvirtio_gpu_qemu_fd_count(QVirtioGpu *gpu)
 {
-    return qemu_fds(NULL);
+    return qemu_fds(false);
 }
 
 int qvirtio_gpu_qemu_dmabufs(void)
 {
-    return process_dmabufs(qemu_pid());
+    return qemu_fds(true);
 }
 
 /* The dma-bufs of @pid's descendants, from each thread's children. */
@@ -459,7 +457,7 @@ static int descendant_dmabufs(pid_t pid)
         pids = g_strsplit(g_strstrip(children), " ", -1);
         for (i = 0; pids[i]; i++) {
             if (*pids[i]) {
-                n += process_dmabufs(atoi(pids[i])) +
+                n += MAX(process_fds(atoi(pids[i]), true), 0) +
                      descendant_dmabufs(atoi(pids[i]));
             }
         }
