@@ -887,8 +887,12 @@ static bool region_udmabuf_open(VirtIOGPURegion *vr, Error **errp)
     }
     vr->udmabuf_dev = open("/dev/udmabuf", O_RDWR | O_CLOEXEC);
     if (vr->udmabuf_dev < 0) {
+        /* under libvirt, the device cgroup denies what it does not list */
         error_setg_errno(errp, errno, "slices of the heap need /dev/udmabuf "
-                         "(a host kernel with CONFIG_UDMABUF)");
+                         "(%s)", errno == ENOENT ?
+                         "a host kernel with CONFIG_UDMABUF" :
+                         "which QEMU may not open: under libvirt, add it to "
+                         "cgroup_device_acl in qemu.conf");
         return false;
     }
     vr->udmabuf_limit = region_udmabuf_limit();

@@ -180,6 +180,8 @@ static void test_venus(void *obj, void *data, QGuestAllocator *alloc)
                     VIRTIO_GPU_RESP_OK_NODATA);
     g_assert_cmphex(ring_submit(gpu, 5, 0, false), ==,
                     VIRTIO_GPU_RESP_OK_NODATA);
+    /* its worker runs in the server, a child of QEMU's */
+    g_assert_cmpint(qvirtio_gpu_children(), >=, 1);
 
     g_assert_cmphex(qvirtio_gpu_ctx_destroy(gpu, 5), ==,
                     VIRTIO_GPU_RESP_OK_NODATA);

@@ -215,22 +215,32 @@ static void test_no_region(void)
 }
 
 /*
- * Run QEMU with a bad property (and @object, a backend, if not NULL) on
- * @display; check it fails with @msg.
+ * Run QEMU with a bad property on @display, under libvirt's sandbox if
+ * @sandboxed, with @object (a backend) if not NULL; check it fails with
+ * @msg.
  */
-static void check_refused_on(const char *display, const char *object,
-                             const char *device_opts, const char *msg)
+static void check_refused_in(const char *display, bool sandboxed,
+                             const char *object, const char *device_opts,
+                             const char *msg)
 {
     const char *qemu = g_getenv("QTEST_QEMU_BINARY");
     g_autofree char *err = NULL;
-    const char *argv[] = {
+    const char *argv[17] = {
         qemu, "-M", "pc", "-accel", "qtest", "-display", display,
         "-vga", "none", "-S", "-device", device_opts,
-        object ? "-object" : NULL, object, NULL
     };
+    int argc = 12;
     gint status;
 
     g_assert_nonnull(qemu);
+    if (object) {
+        argv[argc++] = "-object";
+        argv[argc++] = object;
+    }
+    if (sandboxed) {
+        argv[argc++] = "-sandbox";
+        argv[argc++] = QVIRTIO_GPU_LIBVIRT_SANDBOX;
+    }
     g_assert_true(g_spawn_sync(NULL, (char **)argv, NULL,
                                G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL,
                                NULL, &err, &status, NULL));
@@ -241,6 +251,12 @@ static void check_refused_on(const char *display, const char *object,
     /* Refused cleanly: no assertion, no signal. */
     g_assert_true(WIFEXITED(status));
     g_assert_cmpint(WEXITSTATUS(status), ==, 1);
+}
+
+static void check_refused_on(const char *display, const char *object,
+                             const char *device_opts, const char *msg)
+{
+    check_refused_in(display, false, object, device_opts, msg);
 }
 
 static void check_refused_with(const char *object, const char *device_opts,
@@ -272,6 +288,38 @@ static void test_guest_vram_refused(void)
     if (access("/dev/udmabuf", R_OK | W_OK)) {
         check_refused_on("egl-headless", heap, all,
                          "slices of the heap need /dev/udmabuf");
+    }
+}
+
+/*
+ * venus' render server under libvirt's sandbox: virglrenderer may not
+ * start it, and a virgl-render-server object must be given.
+ */
+static void test_render_server_refused(void)
+{
+    const char *gl = "virtio-gpu-gl-pci,blob=on,hostmem=16M";
+    const char *rs = "virgl-render-server,id=rs";
+    g_autofree char *venus =
+        g_strdup_printf("%s,%s", gl, QVIRTIO_GPU_VENUS_SERVER);
+    g_autofree char *no_venus = g_strdup_printf("%s,render-server=rs", gl);
+
+    check_refused_in("egl-headless", true, NULL, venus,
+                     "venus=on: -sandbox spawn=deny forbids starting "
+                     "virglrenderer's render server; start it before the "
+                     "sandbox with -object virgl-render-server,id=ID and "
+                     "render-server=ID");
+    check_refused_on("egl-headless", rs, no_venus,
+                     "render-server= needs venus=on");
+    check_refused_on("egl-headless",
+                     "virgl-render-server,id=rs,path=/nonexistent", venus,
+                     "virgl-render-server: cannot run /nonexistent "
+                     "(Debian package virgl-server)");
+    if (QVIRTIO_GPU_HAS_VENUS_IN_PROCESS) {
+        g_autofree char *both = g_strdup_printf(
+            "%s,venus=on,venus_in_process=on,render-server=rs", gl);
+
+        check_refused_on("egl-headless", rs, both,
+                         "render-server= needs venus_in_process=off");
     }
 }
 
@@ -987,6 +1035,8 @@ int main(int argc, char **argv)
     qtest_add_func("/virtio-gpu/region/heap/many", test_heap_many);
     qtest_add_func("/virtio-gpu/region/heap/refused", test_heap_refused);
     qtest_add_func("/virtio-gpu/region/slices/refused", test_slices_refused);
+    qtest_add_func("/virtio-gpu/region/render-server/refused",
+                   test_render_server_refused);
     if (QVIRTIO_GPU_HAS_GUEST_VRAM) {
         qtest_add_func("/virtio-gpu/region/guest-vram/refused",
                        test_guest_vram_refused);

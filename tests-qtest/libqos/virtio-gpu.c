@@ -433,8 +433,11 @@ int qvirtio_gpu_qemu_dmabufs(void)
     return qemu_fds(true);
 }
 
-/* The dma-bufs of @pid's descendants, from each thread's children. */
-static int descendant_dmabufs(pid_t pid)
+/*
+ * @pid's descendants, from each thread's children; the dma-bufs they
+ * hold are added to *@dmabufs.
+ */
+static int descendants(pid_t pid, int *dmabufs)
 {
     g_autofree char *tasks = g_strdup_printf("/proc/%d/task", pid);
     GDir *dir = g_dir_open(tasks, 0, NULL);
@@ -457,8 +460,8 @@ static int descendant_dmabufs(pid_t pid)
         pids = g_strsplit(g_strstrip(children), " ", -1);
         for (i = 0; pids[i]; i++) {
             if (*pids[i]) {
-                n += MAX(process_fds(atoi(pids[i]), true), 0) +
-                     descendant_dmabufs(atoi(pids[i]));
+                *dmabufs += MAX(process_fds(atoi(pids[i]), true), 0);
+                n += 1 + descendants(atoi(pids[i]), dmabufs);
             }
         }
     }
@@ -468,7 +471,17 @@ static int descendant_dmabufs(pid_t pid)
 
 int qvirtio_gpu_child_dmabufs(void)
 {
-    return descendant_dmabufs(qemu_pid());
+    int dmabufs = 0;
+
+    descendants(qemu_pid(), &dmabufs);
+    return dmabufs;
+}
+
+int qvirtio_gpu_children(void)
+{
+    int dmabufs = 0;
+
+    return descendants(qemu_pid(), &dmabufs);
 }
 
 uint8_t *qvirtio_gpu_screendump(QVirtioGpu *gpu, int *width, int *height)
@@ -508,6 +521,10 @@ uint8_t *qvirtio_gpu_screendump(QVirtioGpu *gpu, int *width, int *height)
 /* the region backed by a static heap of 64 MiB */
 #define HEAP_CMD_LINE GL_CMD_LINE \
     " -object memory-backend-memfd,id=heap,size=64M"
+/* libvirt's sandbox, and the render server started before it */
+#define SANDBOX_CMD_LINE GL_CMD_LINE " -sandbox " QVIRTIO_GPU_LIBVIRT_SANDBOX
+#define SANDBOX_SERVER_CMD_LINE SANDBOX_CMD_LINE \
+    " -object virgl-render-server,id=rs"
 
 /*
  * virtio-gpu-gl-pci with @device_opts and @cmd_line, as qos node @node
@@ -566,8 +583,16 @@ static void virtio_gpu_register_nodes(void)
                         "addr=04.0,blob=on", "virtio-gpu-blob-noregion");
     /* venus (Vulkan) through virglrenderer's render server */
     register_gl_variant("virtio-gpu-gl-pci-venus",
-                        "addr=04.0,venus=on,blob=on,hostmem=64M",
-                        "virtio-gpu-venus");
+                        "addr=04.0,blob=on,hostmem=64M,"
+                        QVIRTIO_GPU_VENUS_SERVER, "virtio-gpu-venus");
+    /*
+     * the same under libvirt's sandbox, which forbids virglrenderer to
+     * start the server itself
+     */
+    register_gl_node("virtio-gpu-gl-pci-venus-sandbox",
+                     "addr=04.0,blob=on,hostmem=64M,render-server=rs,"
+                     QVIRTIO_GPU_VENUS_SERVER, SANDBOX_SERVER_CMD_LINE,
+                     "virtio-gpu-venus");
     /*
      * The same two over a static heap: every blob test and the hostile
      * corpus again, GL blobs as subregions over the heap and venus shm
@@ -577,8 +602,9 @@ static void virtio_gpu_register_nodes(void)
                      "addr=04.0,blob=on,hostmem=64M,hostmem-memdev=heap",
                      HEAP_CMD_LINE, "virtio-gpu-blob");
     register_gl_node("virtio-gpu-gl-pci-venus-heap",
-                     "addr=04.0,venus=on,blob=on,hostmem=64M,"
-                     "hostmem-memdev=heap", HEAP_CMD_LINE, "virtio-gpu-venus");
+                     "addr=04.0,blob=on,hostmem=64M,hostmem-memdev=heap,"
+                     QVIRTIO_GPU_VENUS_SERVER, HEAP_CMD_LINE,
+                     "virtio-gpu-venus");
     /*
      * The 2D device's blobs: guest RAM from a memfd, its pages joined by
      * udmabuf.  Only where /dev/udmabuf is (the udmabuf lane); elsewhere
@@ -609,11 +635,18 @@ static void virtio_gpu_register_nodes(void)
                          "hostmem-memdev=heap,guest_vram=on", HEAP_CMD_LINE,
                          "virtio-gpu-guest-vram");
     }
-    /* venus in QEMU's process: Vulkan memory the guest can map */
+    /*
+     * venus in QEMU's process: Vulkan memory the guest can map.  Where
+     * the server cannot share it, venus=on alone gives this, and needs
+     * no fork under the sandbox.
+     */
     if (QVIRTIO_GPU_HAS_VENUS_IN_PROCESS) {
         register_gl_variant("virtio-gpu-gl-pci-venus-inproc",
                             "addr=04.0,venus=on,venus_in_process=on,"
                             "blob=on,hostmem=64M", "virtio-gpu-venus-inproc");
+        register_gl_node("virtio-gpu-gl-pci-venus-default-sandbox",
+                         "addr=04.0,venus=on,blob=on,hostmem=64M",
+                         SANDBOX_CMD_LINE, "virtio-gpu-venus-inproc");
     }
 }
 

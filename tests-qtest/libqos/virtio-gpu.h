@@ -24,6 +24,15 @@
 #define QVIRTIO_GPU_HAS_VENUS_IN_PROCESS (QEMU_VERSION_MAJOR < 10)
 /* guest_vram=on: Debian 13's device, on virglrenderer 1.0.1 or later */
 #define QVIRTIO_GPU_HAS_GUEST_VRAM (QEMU_VERSION_MAJOR >= 10)
+/* venus through the render server, which Debian 12 must ask for */
+#if QEMU_VERSION_MAJOR < 10
+#define QVIRTIO_GPU_VENUS_SERVER "venus=on,venus_in_process=off"
+#else
+#define QVIRTIO_GPU_VENUS_SERVER "venus=on"
+#endif
+/* the sandbox libvirt runs QEMU in by default */
+#define QVIRTIO_GPU_LIBVIRT_SANDBOX "on,obsolete=deny,elevateprivileges=deny," \
+    "spawn=deny,resourcecontrol=deny"
 
 typedef struct QVirtioGpu QVirtioGpu;
 typedef struct QVirtioGpuPCI QVirtioGpuPCI;
@@ -131,6 +140,8 @@ int qvirtio_gpu_qemu_fd_count(QVirtioGpu *gpu);
 int qvirtio_gpu_qemu_dmabufs(void);
 /* The dma-bufs QEMU's child processes hold (the render server's). */
 int qvirtio_gpu_child_dmabufs(void);
+/* QEMU's child processes and theirs (the render server and workers). */
+int qvirtio_gpu_children(void);
 
 /* screendump of the console, as RGB bytes; g_free() it. */
 uint8_t *qvirtio_gpu_screendump(QVirtioGpu *gpu, int *width, int *height);
