@@ -14,6 +14,9 @@
 #   make check-venus the guest lane alone (with venus, as in make check)
 #   make check-udmabuf  the udmabuf lane alone: a Debian 6.12 kernel as an
 #                 L1 host under TCG runs the tests that need /dev/udmabuf
+#   make check-libvirt  the libvirt lane alone, every line (in make check):
+#                 libvirtd, installed from the line's Debian, boots the
+#                 guest in three domains under its sandbox (docs/libvirt.md)
 #   make bench-guest-vram  (Debian 13) in that L1 host, guest_vram=on
 #                 against host-allocated venus memory: the device's map
 #                 cycle, and a Vulkan client's allocations in an L2 guest
@@ -61,7 +64,7 @@ NEW_FILES     := $(shell find hw-display include-hw tests-qtest -type f 2>/dev/n
 SERIES_INPUTS := $(shell find patches/$(BASE) -type f 2>/dev/null) $(NEW_FILES) scripts/lines/$(BASE).conf
 DEB_STAMP     := $(B)/deb/.built
 
-.PHONY: all build check check-line check-files root check-asan check-udmabuf bench-guest-vram check-bisect deb peer bench-compare check-venus bench demo guest soak fuzz venus series check-series clean distclean deps FORCE
+.PHONY: all build check check-line check-files root check-asan check-udmabuf check-libvirt check-libvirt-line libvirt-deps bench-guest-vram check-bisect deb peer bench-compare check-venus bench demo guest soak fuzz venus series check-series clean distclean deps FORCE
 all: build
 
 deps:
@@ -127,11 +130,21 @@ LINE_LANES := $(shell sed -n 's/^LINE_LANES="\(.*\)".*/\1/p' scripts/lines/$(BAS
 lane = $(filter $(1),$(LINE_LANES))
 check-line: build check-files check-series $(if $(call lane,deb),$(DEB_STAMP)) \
 	    $(if $(call lane,guest),$(GUEST_IMG) $(VENUS_DEP)) \
-	    $(if $(call lane,udmabuf),$(L1_IMG))
-	@$(foreach l,guest deb udmabuf,$(if $(call lane,$(l)),,echo "check: $(BASE): no $(l) lane on this line yet (docs/$(BASE).md): NOT CHECKED";))
+	    $(if $(call lane,udmabuf),$(L1_IMG)) $(if $(call lane,libvirt),libvirt-deps)
+	@$(foreach l,guest deb udmabuf libvirt,$(if $(call lane,$(l)),,echo "check: $(BASE): no $(l) lane on this line yet (docs/$(BASE).md): NOT CHECKED";))
 	@$(if $(call lane,guest),GUEST_IMG_DIR=$(B)/guest/img VENUS_ICD=$(VENUS_ICD)) \
 	    $(if $(call lane,deb),DEB_DIR=$(B)/deb) \
+	    $(if $(call lane,libvirt),LIBVIRT_QEMU=$(LIBVIRT_QEMU)) \
 	    $(if $(call lane,udmabuf),L1_IMG_DIR=$(B)/l1/img) $(RUN) scripts/run-tests.sh $(OBJ)
+
+# The libvirt lane: libvirt from the line's Debian (on the machine, or in
+# the line's root) boots the guest lane's guest in three domains under
+# its default sandbox (docs/libvirt.md), on the packaged QEMU where the
+# line has the deb lane (which unpacks it first).
+LIBVIRT_PKGS := libvirt-daemon-system libvirt-clients
+LIBVIRT_QEMU := $(CURDIR)/$(if $(call lane,deb),$(B)/deb/root/usr/bin,$(OBJ))/qemu-system-x86_64
+libvirt-deps:
+	@$(if $(LINE_ROOT),scripts/root/install.sh $(B)/os/root,scripts/deps.sh) $(LIBVIRT_PKGS)
 
 # The guest lane alone, with venus (also part of make check).
 check-venus: build $(GUEST_IMG) $(VENUS_DEP)
@@ -140,6 +153,18 @@ check-venus: build $(GUEST_IMG) $(VENUS_DEP)
 # The udmabuf lane alone (part of make check where LINE_LANES has it).
 check-udmabuf: build $(L1_IMG) $(GUEST_IMG)
 	@$(RUN) python3 scripts/udmabuf/run-l1.py $(B)/l1/img $(OBJ) --guest $(B)/guest/img
+
+# The libvirt lane alone, every line (part of make check where
+# LINE_LANES has it).
+check-libvirt:
+	@for l in $(LINES); do \
+	    $(MAKE) --no-print-directory BASE=$$l check-libvirt-line || exit 1; \
+	done
+
+check-libvirt-line: build $(GUEST_IMG) $(VENUS_DEP) libvirt-deps \
+		    $(if $(call lane,deb),$(DEB_STAMP))
+	@$(if $(call lane,deb),DEB_UNPACK_ONLY=1 scripts/deb/test-deb.sh $(B)/deb $(B)/guest/img $(VENUS_ICD))
+	@$(RUN) scripts/libvirt/run-lane.sh $(LIBVIRT_QEMU) $(B)/guest/img $(VENUS_ICD) $(OBJ)/libvirt
 
 # guest_vram=on's figures, which need udmabuf: in the L1 host.
 bench-guest-vram: build $(L1_IMG) $(GUEST_IMG)

@@ -64,7 +64,9 @@ static void G_NORETURN render_server_exec(const char *path, int fd)
     };
 
     setpgid(0, 0);
-    if (dup2(fd, SERVER_SOCKET_FD) < 0) {
+    /* dup2() clears close-on-exec on its copy, fcntl() on fd itself */
+    if (fd == SERVER_SOCKET_FD ? fcntl(fd, F_SETFD, 0) < 0 :
+        dup2(fd, SERVER_SOCKET_FD) < 0) {
         _exit(127);
     }
     close_range(SERVER_SOCKET_FD + 1, ~0U, 0);

@@ -38,6 +38,14 @@ if [ -n "${DEB_DIR:-}" ]; then
         --timeout "${GUEST_TIMEOUT:-300}" || rc=1
     taps="$taps $DEB_DIR/guest.tap"
 fi
+# The libvirt lane: libvirtd starts the guest under its own sandbox.
+if [ -n "${LIBVIRT_QEMU:-}" ]; then
+    echo "== the libvirt lane: the guest in libvirt domains, under its sandbox"
+    "$top/scripts/libvirt/run-lane.sh" "$LIBVIRT_QEMU" "$GUEST_IMG_DIR" \
+        "$VENUS_ICD" "$obj/libvirt" || rc=1
+    taps="$taps $obj/libvirt/gl.tap $obj/libvirt/venus.tap"
+    taps="$taps $obj/libvirt/venus-heap.tap"
+fi
 # The udmabuf lane: an L1 host whose kernel has /dev/udmabuf.
 if [ -n "${L1_IMG_DIR:-}" ]; then
     echo "== the udmabuf lane: Debian's 6.12 kernel as an L1 host under TCG"

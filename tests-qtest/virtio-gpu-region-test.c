@@ -292,16 +292,24 @@ static void test_guest_vram_refused(void)
 }
 
 /*
- * venus' render server under libvirt's sandbox: virglrenderer may not
- * start it, and a virgl-render-server object must be given.
+ * venus without what it needs, each refusal naming what to change; its
+ * render server under libvirt's sandbox: virglrenderer may not start
+ * it, and a virgl-render-server object must be given.
  */
-static void test_render_server_refused(void)
+static void test_venus_refused(void)
 {
     const char *gl = "virtio-gpu-gl-pci,blob=on,hostmem=16M";
     const char *rs = "virgl-render-server,id=rs";
     g_autofree char *venus =
         g_strdup_printf("%s,%s", gl, QVIRTIO_GPU_VENUS_SERVER);
     g_autofree char *no_venus = g_strdup_printf("%s,render-server=rs", gl);
+
+    check_refused_on("egl-headless", NULL,
+                     "virtio-gpu-gl-pci,hostmem=16M,venus=on",
+                     QVIRTIO_GPU_VENUS_NEEDS);
+    check_refused_on("egl-headless", NULL,
+                     "virtio-gpu-gl-pci,blob=on,venus=on",
+                     QVIRTIO_GPU_VENUS_NEEDS);
 
     check_refused_in("egl-headless", true, NULL, venus,
                      "venus=on: -sandbox spawn=deny forbids starting "
@@ -321,6 +329,25 @@ static void test_render_server_refused(void)
         check_refused_on("egl-headless", rs, both,
                          "render-server= needs venus_in_process=off");
     }
+}
+
+/* Once the sandbox is on, the object may no longer start a server. */
+static void test_render_server_late(void)
+{
+    QTestState *qts = qtest_init("-M pc -sandbox "
+                                 QVIRTIO_GPU_LIBVIRT_SANDBOX);
+    QDict *rsp = qtest_qmp(qts, "{'execute': 'object-add', 'arguments': "
+                           "{'qom-type': 'virgl-render-server', "
+                           "'id': 'rs'}}");
+
+    g_assert_true(qdict_haskey(rsp, "error"));
+    g_assert_cmpstr(qdict_get_str(qdict_get_qdict(rsp, "error"), "desc"),
+                    ==, "virgl-render-server: -sandbox spawn=deny is on; "
+                    "give the object on the command line (-object)");
+    qobject_unref(rsp);
+    /* and QEMU lives on */
+    qobject_unref(qtest_qmp(qts, "{'execute': 'query-status'}"));
+    qtest_quit(qts);
 }
 
 static void test_bad_sizes(void)
@@ -1035,8 +1062,9 @@ int main(int argc, char **argv)
     qtest_add_func("/virtio-gpu/region/heap/many", test_heap_many);
     qtest_add_func("/virtio-gpu/region/heap/refused", test_heap_refused);
     qtest_add_func("/virtio-gpu/region/slices/refused", test_slices_refused);
-    qtest_add_func("/virtio-gpu/region/render-server/refused",
-                   test_render_server_refused);
+    qtest_add_func("/virtio-gpu/region/venus/refused", test_venus_refused);
+    qtest_add_func("/virtio-gpu/region/venus/render-server-late",
+                   test_render_server_late);
     if (QVIRTIO_GPU_HAS_GUEST_VRAM) {
         qtest_add_func("/virtio-gpu/region/guest-vram/refused",
                        test_guest_vram_refused);

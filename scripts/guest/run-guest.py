@@ -47,6 +47,43 @@ def section(log, begin, end):
     return m.group(1) if m else ""
 
 
+def libvirt_guest(args, cmd):
+    """Boot what CMD boots as a libvirt domain of the same kind; return
+    QEMU's log, 0 for a normal shutdown, and whether it timed out."""
+    sys.path.insert(0, os.path.join(guestvm.TOP, "scripts", "libvirt"))
+    import domain
+
+    opt = dict(zip(cmd[1:], cmd[2:]))
+    kind = "venus" if args.venus else "gl"
+    if args.heap:
+        kind += "-heap"
+    # the trace the heap's checks read: a test's addition to the domain
+    trace = ["-trace", opt["-trace"]] if "-trace" in opt else []
+    return domain.run(kind, os.path.abspath(cmd[0]),
+                      os.path.abspath(opt["-kernel"]),
+                      os.path.abspath(opt["-initrd"]), opt["-append"],
+                      opt["-serial"][len("file:"):], args.timeout, trace)
+
+
+def check_confinement(check, confined, venus):
+    """libvirt ran QEMU as users get it: as libvirt-qemu, under its
+    default sandbox; a render server QEMU started runs outside it."""
+    c = confined or {}
+    check(c.get("uid", 0) != 0 and c.get("seccomp") == "2" and
+          "spawn=deny" in (c.get("sandbox") or ""),
+          "libvirt: QEMU ran as uid %s, seccomp mode %s, -sandbox %s"
+          % (c.get("uid"), c.get("seccomp"), c.get("sandbox")))
+    servers = [s for n, s in c.get("children", [])
+               if n.startswith("virgl_render")]
+    if c.get("server"):
+        check(servers == ["0"], "libvirt: the render server QEMU started "
+              "before the sandbox runs outside it (seccomp mode %s)"
+              % (", ".join(servers) or "-: no server"))
+    elif venus:
+        check(not servers, "libvirt: venus runs in QEMU's process, no "
+              "render server (%d)" % len(servers))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("image")
@@ -57,6 +94,9 @@ def main():
                     help="back the region with a static heap "
                     "(hostmem-memdev=) and check which blobs were placed "
                     "over it and which took subregions")
+    ap.add_argument("--libvirt", action="store_true",
+                    help="boot the guest as a libvirt domain "
+                    "(scripts/libvirt/domain.py), not by running QEMU")
     ap.add_argument("--venus", metavar="ICD_JSON",
                     help="the venus lane: vulkaninfo and the Vulkan client "
                     "on the venus driver this ICD JSON names (venus runs in "
@@ -87,23 +127,30 @@ def main():
         cmd = guestvm.guest_command(args.image, append, serial, device_extra,
                                     extra)
         start = time.monotonic()
-        try:
-            p = subprocess.run(cmd, stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT,
-                               timeout=args.timeout)
-            qemu_out = p.stdout.decode(errors="replace")
-            timed_out = False
-        except subprocess.TimeoutExpired as e:
-            qemu_out = (e.stdout or b"").decode(errors="replace")
-            timed_out = True
-        except OSError as e:
-            print("not ok 1 - guest: cannot run %s: %s" % (qemu, e))
-            print("0 passed, 1 failed")
-            return 1
+        if args.libvirt:
+            qemu_out, returncode, timed_out, confined = \
+                libvirt_guest(args, cmd)
+        else:
+            try:
+                p = subprocess.run(cmd, stdout=subprocess.PIPE,
+                                   stderr=subprocess.STDOUT,
+                                   timeout=args.timeout)
+                qemu_out = p.stdout.decode(errors="replace")
+                returncode = p.returncode
+                timed_out = False
+            except subprocess.TimeoutExpired as e:
+                qemu_out = (e.stdout or b"").decode(errors="replace")
+                timed_out = True
+            except OSError as e:
+                print("not ok 1 - guest: cannot run %s: %s" % (qemu, e))
+                print("0 passed, 1 failed")
+                return 1
         elapsed = time.monotonic() - start
         log = open(serial, errors="replace").read() \
             if os.path.exists(serial) else ""
 
+    if args.libvirt:
+        check_confinement(check, confined, args.venus)
     check(not timed_out and "reboot: Power down" in log,
           "guest: booted, ran and powered off within %d s (%.1f s)"
           % (args.timeout, elapsed))
@@ -111,10 +158,10 @@ def main():
                if re.search(r"ERROR: \w+Sanitizer|runtime error:|"
                             r"SUMMARY: \w+Sanitizer|assertion failed",
                             line)]
-    check(not timed_out and p.returncode == 0 and not reports,
+    check(not timed_out and returncode == 0 and not reports,
           "guest: QEMU exited with status 0 and no sanitizer report%s"
-          % ("" if timed_out or not (p.returncode or reports) else
-             " (status %d: %s)" % (p.returncode,
+          % ("" if timed_out or not (returncode or reports) else
+             " (status %d: %s)" % (returncode,
                                    reports[0] if reports else "")))
     if reports:
         for line in qemu_out.strip().splitlines()[-40:]:

@@ -27,8 +27,12 @@
 /* venus through the render server, which Debian 12 must ask for */
 #if QEMU_VERSION_MAJOR < 10
 #define QVIRTIO_GPU_VENUS_SERVER "venus=on,venus_in_process=off"
+#define QVIRTIO_GPU_VENUS_NEEDS "venus=on needs blob=on and hostmem"
 #else
 #define QVIRTIO_GPU_VENUS_SERVER "venus=on"
+/* QEMU 10.0's own check, before the series' */
+#define QVIRTIO_GPU_VENUS_NEEDS "venus requires enabled blob and hostmem " \
+    "options"
 #endif
 /* the sandbox libvirt runs QEMU in by default */
 #define QVIRTIO_GPU_LIBVIRT_SANDBOX "on,obsolete=deny,elevateprivileges=deny," \

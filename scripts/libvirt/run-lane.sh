@@ -1,0 +1,56 @@
+#!/bin/sh
+# The libvirt lane: libvirtd from the line's Debian (the machine's, or the
+# line's root, where this runs) starts the guest lane's guest on EMULATOR
+# as users start QEMU: qemu:///system, QEMU as libvirt-qemu in a device
+# cgroup, under libvirt's default -sandbox.  Three domains
+# (scripts/libvirt/domain.py, docs/libvirt.md): the GL device with blobs
+# and hostmem, then venus, then venus over a static heap, each with the
+# guest lane's checks.  Daemons it starts, it stops.  Ends with
+# "libvirt lane: N passed, N failed".
+#   scripts/libvirt/run-lane.sh EMULATOR GUEST_IMAGE_DIR VENUS_ICD OUT_DIR
+set -eu
+top=$(cd "$(dirname "$0")/../.." && pwd)
+qemu=$1 image=$2 icd=$3 out=$4
+mkdir -p "$out"
+
+die() { echo "libvirt lane: error: $*" >&2; exit 1; }
+up() { virsh -q -c qemu:///system uri > /dev/null 2>&1; }
+
+command -v libvirtd > /dev/null ||
+    die "no libvirtd (Debian package libvirt-daemon-system)"
+started=
+# shellcheck disable=SC2317  # run by the trap
+stop() {
+    for d in $started; do
+        if [ -f "/run/$d.pid" ]; then
+            kill "$(cat "/run/$d.pid")" 2>/dev/null || true
+        fi
+    done
+}
+trap stop EXIT
+if ! up; then
+    # virtlogd first: libvirtd hands it QEMU's log
+    virtlogd -d && started=virtlogd
+    libvirtd -d && started="$started libvirtd"
+    for _ in $(seq 300); do up && break; sleep 0.1; done
+    up || die "libvirtd did not answer on qemu:///system"
+fi
+echo "libvirt lane: $(libvirtd --version), QEMU $qemu"
+
+rc=0
+for kind in gl venus venus-heap; do
+    case $kind in
+    gl)         opts= ;;
+    venus)      opts="--venus $icd" ;;
+    venus-heap) opts="--heap --venus $icd" ;;
+    esac
+    echo "== libvirt domain $kind: $(python3 "$top/scripts/libvirt/domain.py" \
+        --describe "$kind" "$qemu")"
+    # shellcheck disable=SC2086
+    QEMU=$qemu python3 "$top/scripts/guest/run-guest.py" "$image" --libvirt \
+        $opts --tap "$out/$kind.tap" || rc=1
+done
+cat "$out"/gl.tap "$out"/venus.tap "$out"/venus-heap.tap 2>/dev/null |
+    awk '/^ok /{p++} /^not ok /{f++}
+         END {printf "libvirt lane: %d passed, %d failed\n", p, f}'
+exit $rc
