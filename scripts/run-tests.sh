@@ -44,7 +44,7 @@ if [ -n "${LIBVIRT_QEMU:-}" ]; then
     "$top/scripts/libvirt/run-lane.sh" "$LIBVIRT_QEMU" "$GUEST_IMG_DIR" \
         "$VENUS_ICD" "$obj/libvirt" || rc=1
     taps="$taps $obj/libvirt/gl.tap $obj/libvirt/venus.tap"
-    taps="$taps $obj/libvirt/venus-heap.tap"
+    taps="$taps $obj/libvirt/venus-heap.tap $obj/libvirt/refusal.tap"
 fi
 # The udmabuf lane: an L1 host whose kernel has /dev/udmabuf.
 if [ -n "${L1_IMG_DIR:-}" ]; then

@@ -11,12 +11,14 @@ express.  Print one with
     domain.py [--libvirt VERSION] [--describe] KIND EMULATOR
 
 KIND: gl (blobs and hostmem), venus, venus-heap (the region over a
-static heap).  run-guest.py --libvirt boots its guest through run().
+static heap); venus-unserved (venus through a render server none
+started, which QEMU must refuse at start).  run-guest.py --libvirt boots its guest through run().
 """
 import argparse
 import os
 import re
 import subprocess
+import sys
 import tempfile
 import time
 from xml.sax.saxutils import escape
@@ -78,10 +80,14 @@ def domain_xml(kind, emulator, version, in_process, kernel="KERNEL",
     args = []
     if venus:
         props.append(("venus", "bool", "true"))
-        if not in_process:
-            # started before -sandbox, which forbids virglrenderer to
-            props.append(("render-server", "string", "rs0"))
-            args += ["-object", "virgl-render-server,id=rs0"]
+    if kind == "venus-unserved":
+        # through the render server, but none started: refused at start
+        if in_process:
+            props.append(("venus_in_process", "string", "off"))
+    elif venus and not in_process:
+        # started before -sandbox, which forbids virglrenderer to start it
+        props.append(("render-server", "string", "rs0"))
+        args += ["-object", "virgl-render-server,id=rs0"]
     if heap:
         props.append(("hostmem-memdev", "string", "heap"))
         args += ["-object", "memory-backend-memfd,id=heap,size=%d" % HOSTMEM]
@@ -261,6 +267,37 @@ def run(kind, emulator, kernel, initrd, cmdline, serial, timeout,
     return out, 0 if ok else 1, timed_out, confined
 
 
+REFUSAL = ("venus=on: -sandbox spawn=deny forbids starting virglrenderer's "
+           "render server; start it before the sandbox with -object "
+           "virgl-render-server,id=ID and render-server=ID")
+
+
+def check_refusal(emulator, image, tap):
+    """Venus through the render server with none started: libvirt's user
+    gets QEMU's refusal at start, and the lane names the cause.  Writes
+    TAP to TAP."""
+    image = os.path.abspath(image)
+    with tempfile.TemporaryDirectory() as tmp:
+        out, rc, _, _ = run("venus-unserved", os.path.abspath(emulator),
+                            os.path.join(image, "vmlinuz"),
+                            os.path.join(image, "initrd.gz"), "panic=-1",
+                            os.path.join(tmp, "serial.log"), 60)
+    cause = diagnose(out) or ""
+    results = [
+        (rc != 0 and REFUSAL in out, "libvirt: venus through a render "
+         "server none started is refused at start, naming the object"),
+        (cause.startswith("seccomp:"), "libvirt lane: the cause named is "
+         "the sandbox (%s)" % (cause or "none")),
+    ]
+    lines = ["%s %d - %s" % ("ok" if ok else "not ok", i, what)
+             for i, (ok, what) in enumerate(results, 1)]
+    lines.append("1..%d" % len(results))
+    with open(tap, "w") as f:
+        f.write("\n".join(lines) + "\n")
+    print("\n".join(lines))
+    return all(ok for ok, _ in results)
+
+
 def describe(kind, version, in_process):
     what = ["virtio-vga-gl", "blob " + ("blob='on'" if native_blob(version)
                                          else "by override"),
@@ -278,14 +315,20 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--describe", action="store_true",
                     help="one line saying what the domain has")
+    ap.add_argument("--refusal", nargs=2, metavar=("IMAGE_DIR", "TAP"),
+                    help="check_refusal(): start venus-unserved with "
+                    "IMAGE_DIR's kernel, write TAP")
     ap.add_argument("--libvirt", help="the libvirt version (default: "
                     "libvirtd's)")
-    ap.add_argument("kind", choices=["gl", "gl-heap", "venus", "venus-heap"])
+    ap.add_argument("kind", choices=["gl", "gl-heap", "venus", "venus-heap",
+                                     "venus-unserved"])
     ap.add_argument("emulator")
     args = ap.parse_args()
     version = tuple(int(n) for n in args.libvirt.split(".")[:2]) \
         if args.libvirt else libvirt_version()
     in_process = venus_in_process(args.emulator)
+    if args.refusal:
+        return 0 if check_refusal(args.emulator, *args.refusal) else 1
     if args.describe:
         print(describe(args.kind, version, in_process))
     else:
@@ -294,4 +337,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

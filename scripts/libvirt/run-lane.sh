@@ -5,7 +5,8 @@
 # cgroup, under libvirt's default -sandbox.  Three domains
 # (scripts/libvirt/domain.py, docs/libvirt.md): the GL device with blobs
 # and hostmem, then venus, then venus over a static heap, each with the
-# guest lane's checks.  Daemons it starts, it stops.  Ends with
+# guest lane's checks; and a fourth, venus through a render server none
+# started, which QEMU must refuse at start.  Daemons it starts, it stops.  Ends with
 # "libvirt lane: N passed, N failed".
 #   scripts/libvirt/run-lane.sh EMULATOR GUEST_IMAGE_DIR VENUS_ICD OUT_DIR
 set -eu
@@ -50,7 +51,12 @@ for kind in gl venus venus-heap; do
     QEMU=$qemu python3 "$top/scripts/guest/run-guest.py" "$image" --libvirt \
         $opts --tap "$out/$kind.tap" || rc=1
 done
-cat "$out"/gl.tap "$out"/venus.tap "$out"/venus-heap.tap 2>/dev/null |
+echo "== libvirt domain venus-unserved: venus through a render server" \
+    "none started"
+python3 "$top/scripts/libvirt/domain.py" --refusal "$image" \
+    "$out/refusal.tap" venus-unserved "$qemu" || rc=1
+cat "$out"/gl.tap "$out"/venus.tap "$out"/venus-heap.tap \
+    "$out"/refusal.tap 2>/dev/null |
     awk '/^ok /{p++} /^not ok /{f++}
          END {printf "libvirt lane: %d passed, %d failed\n", p, f}'
 exit $rc
