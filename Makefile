@@ -16,7 +16,8 @@
 #                 L1 host under TCG runs the tests that need /dev/udmabuf
 #   make check-libvirt  the libvirt lane alone, every line (in make check):
 #                 libvirtd, installed from the line's Debian, boots the
-#                 guest in three domains under its sandbox (docs/libvirt.md)
+#                 guest in three domains under its sandbox, and sees
+#                 QEMU refuse a fourth (docs/libvirt.md)
 #   make bench-guest-vram  (Debian 13) in that L1 host, guest_vram=on
 #                 against host-allocated venus memory: the device's map
 #                 cycle, and a Vulkan client's allocations in an L2 guest
@@ -139,11 +140,11 @@ check-line: build check-files check-series $(if $(call lane,deb),$(DEB_STAMP)) \
 
 # The libvirt lane: libvirt from the line's Debian (on the machine, or in
 # the line's root) boots the guest lane's guest in three domains under
-# its default sandbox (docs/libvirt.md), on the packaged QEMU where the
+# its default sandbox and sees QEMU refuse a fourth (docs/libvirt.md), on the packaged QEMU where the
 # line has the deb lane (which unpacks it first).
 LIBVIRT_PKGS := libvirt-daemon-system libvirt-clients
 LIBVIRT_QEMU := $(CURDIR)/$(if $(call lane,deb),$(B)/deb/root/usr/bin,$(OBJ))/qemu-system-x86_64
-libvirt-deps:
+libvirt-deps: | deps $(ROOT_STAMP)
 	@$(if $(LINE_ROOT),scripts/root/install.sh $(B)/os/root,scripts/deps.sh) $(LIBVIRT_PKGS)
 
 # The guest lane alone, with venus (also part of make check).
@@ -163,7 +164,7 @@ check-libvirt:
 
 check-libvirt-line: build $(GUEST_IMG) $(VENUS_DEP) libvirt-deps \
 		    $(if $(call lane,deb),$(DEB_STAMP))
-	@$(if $(call lane,deb),DEB_UNPACK_ONLY=1 scripts/deb/test-deb.sh $(B)/deb $(B)/guest/img $(VENUS_ICD))
+	@$(if $(call lane,deb),DEB_UNPACK_ONLY=1 $(RUN) scripts/deb/test-deb.sh $(B)/deb $(B)/guest/img $(VENUS_ICD))
 	@$(RUN) scripts/libvirt/run-lane.sh $(LIBVIRT_QEMU) $(B)/guest/img $(VENUS_ICD) $(OBJ)/libvirt
 
 # guest_vram=on's figures, which need udmabuf: in the L1 host.

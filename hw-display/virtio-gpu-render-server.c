@@ -21,6 +21,7 @@
 
 #include "qemu/osdep.h"
 #include "qemu/config-file.h"
+#include "qemu/error-report.h"
 #include "qemu/option.h"
 #include "qapi/error.h"
 #include "qom/object_interfaces.h"
@@ -28,6 +29,7 @@
 #include "hw/virtio/virtio-gpu-render-server.h"
 #include "trace.h"
 
+#include <spawn.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 
@@ -41,43 +43,55 @@ struct VirtIOGPURenderServer {
     pid_t pid;
 };
 
-bool virtio_gpu_render_server_spawn_denied(void)
+static int sandbox_denies_spawn(void *opaque, QemuOpts *opts, Error **errp)
 {
-    QemuOptsList *list = qemu_find_opts_err("sandbox", NULL);
-    QemuOpts *opts = list ? qemu_opts_find(list, NULL) : NULL;
-    const char *spawn = opts ? qemu_opt_get(opts, "spawn") : NULL;
+    const char *spawn = qemu_opt_get(opts, "spawn");
 
-    return opts && qemu_opt_get_bool(opts, "enable", false) &&
+    /* each -sandbox installs a filter of its own */
+    return qemu_opt_get_bool(opts, "enable", false) &&
            spawn && g_str_equal(spawn, "deny");
 }
 
-/*
- * In the child, between fork and exec: only async-signal-safe calls.
- * The server gets the socket as fd 3 and no other fd of QEMU's; its own
- * process group keeps a terminal's signals to QEMU.
- */
-static void G_NORETURN render_server_exec(const char *path, int fd)
+bool virtio_gpu_render_server_spawn_denied(void)
 {
-    char *const argv[] = {
-        (char *)path, (char *)"--socket-fd",
-        (char *)stringify(SERVER_SOCKET_FD), NULL
-    };
+    QemuOptsList *list = qemu_find_opts_err("sandbox", NULL);
 
-    setpgid(0, 0);
-    /* dup2() clears close-on-exec on its copy, fcntl() on fd itself */
-    if (fd == SERVER_SOCKET_FD ? fcntl(fd, F_SETFD, 0) < 0 :
-        dup2(fd, SERVER_SOCKET_FD) < 0) {
-        _exit(127);
+    return list && qemu_opts_foreach(list, sandbox_denies_spawn, NULL, NULL);
+}
+
+/*
+ * posix_spawn(), not fork(): no atfork handler of QEMU's runs.  The
+ * server gets the socket as fd 3, no other fd of QEMU's but its stdio
+ * (/dev/null if QEMU daemonizes, which it does after this), and a
+ * process group of its own, so that a terminal's signals stay QEMU's.
+ */
+static int render_server_spawn(VirtIOGPURenderServer *rs, int fd)
+{
+    char fd_str[] = stringify(SERVER_SOCKET_FD);
+    char *argv[] = { rs->path, (char *)"--socket-fd", fd_str, NULL };
+    posix_spawn_file_actions_t fa;
+    posix_spawnattr_t attr;
+    int i, err;
+
+    posix_spawn_file_actions_init(&fa);
+    for (i = 0; is_daemonized() && i < 3; i++) {
+        posix_spawn_file_actions_addopen(&fa, i, "/dev/null", O_RDWR, 0);
     }
-    close_range(SERVER_SOCKET_FD + 1, ~0U, 0);
-    execv(path, argv);
-    _exit(127);
+    posix_spawn_file_actions_adddup2(&fa, fd, SERVER_SOCKET_FD);
+    posix_spawn_file_actions_addclosefrom_np(&fa, SERVER_SOCKET_FD + 1);
+    posix_spawnattr_init(&attr);
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
+    posix_spawnattr_setpgroup(&attr, 0);
+    err = posix_spawn(&rs->pid, rs->path, &fa, &attr, argv, environ);
+    posix_spawnattr_destroy(&attr);
+    posix_spawn_file_actions_destroy(&fa);
+    return err;
 }
 
 static void render_server_complete(UserCreatable *uc, Error **errp)
 {
     VirtIOGPURenderServer *rs = VIRTIO_GPU_RENDER_SERVER(uc);
-    int sv[2];
+    int sv[2], fd, err;
 
     /* After -object's turn the sandbox may be on, and 7.2 kills on fork */
     if (phase_check(PHASE_MACHINE_CREATED) &&
@@ -86,22 +100,31 @@ static void render_server_complete(UserCreatable *uc, Error **errp)
                    "give the object on the command line (-object)");
         return;
     }
-    if (access(rs->path, X_OK)) {
-        error_setg_errno(errp, errno, "virgl-render-server: cannot run %s "
-                         "(Debian package virgl-server)", rs->path);
+    /* The server would keep the user and root QEMU then leaves. */
+    if (os_drops_privileges()) {
+        error_setg(errp, "virgl-render-server: QEMU changes its user or "
+                   "root directory once started (-runas, -run-with, "
+                   "-chroot), and the server would not; start QEMU as "
+                   "that user instead");
         return;
     }
     if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv)) {
         error_setg_errno(errp, errno, "virgl-render-server: socketpair");
         return;
     }
-    rs->pid = fork();
-    if (rs->pid == 0) {
-        render_server_exec(rs->path, sv[1]);
-    }
+    /* above fd 3, so that dup2 onto 3 makes a copy without close-on-exec */
+    fd = fcntl(sv[1], F_DUPFD_CLOEXEC, SERVER_SOCKET_FD + 1);
+    err = fd < 0 ? errno : render_server_spawn(rs, fd);
     close(sv[1]);
-    if (rs->pid < 0) {
-        error_setg_errno(errp, errno, "virgl-render-server: fork");
+    if (fd >= 0) {
+        close(fd);
+    }
+    if (err) {
+        error_setg_errno(errp, err, "virgl-render-server: cannot run %s%s",
+                         rs->path,
+                         g_str_equal(rs->path, CONFIG_VIRGL_RENDER_SERVER) ?
+                         " (Debian package virgl-server)" : "");
+        rs->pid = -1;
         close(sv[0]);
         return;
     }
@@ -111,10 +134,24 @@ static void render_server_complete(UserCreatable *uc, Error **errp)
 int virtio_gpu_render_server_take_fd(VirtIOGPURenderServer *rs)
 {
     int fd = rs->fd;
+    int sv[2];
 
     rs->fd = -1;
     trace_virtio_gpu_render_server_take(rs->path, rs->pid, fd);
-    return fd;
+    if (fd >= 0) {
+        return fd;
+    }
+    /*
+     * Given once already, to an init that failed since (7.2 tries again
+     * after a reset): a dead connection fails this one too, where -1
+     * would let virglrenderer fork, which the sandbox punishes.
+     */
+    error_report("virgl-render-server: its server was given out already");
+    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv)) {
+        return -1;
+    }
+    close(sv[1]);
+    return sv[0];
 }
 
 static char *render_server_get_path(Object *obj, Error **errp)

@@ -13,7 +13,7 @@ fi
 
 PKGS="build-essential dpkg-dev quilt git ca-certificates xz-utils
  python3 meson ninja-build pkg-config
- libglib2.0-dev libpixman-1-dev zlib1g-dev libcap-ng-dev libattr1-dev
+ libglib2.0-dev libpixman-1-dev zlib1g-dev libcap-ng-dev libattr1-dev libseccomp-dev
  libfdt-dev libvirglrenderer-dev libepoxy-dev libgbm-dev libegl-dev libdrm-dev
  libegl-mesa0 libgl1-mesa-dri virgl-server mesa-vulkan-drivers
  seabios ipxe-qemu qemu-system-data

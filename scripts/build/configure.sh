@@ -30,7 +30,8 @@ cd "$obj"
 # Debian's +dfsg source ships no firmware blobs: take them from the
 # seabios and qemu-system-data packages.  Modules, as Debian builds QEMU:
 # virtio-gpu, virgl and the GL UI are loadable modules, so every test
-# crosses the module boundary a packaged binary crosses.
+# crosses the module boundary a packaged binary crosses.  Seccomp, as
+# Debian builds QEMU: the tests run the device under libvirt's -sandbox.
 "$src/configure" \
     --target-list=x86_64-softmmu \
     --without-default-devices --with-devices-x86_64=vgpu-series \
@@ -38,7 +39,7 @@ cd "$obj"
     --disable-docs --disable-user --disable-tools --enable-modules \
     --disable-gtk --disable-sdl --disable-vnc --disable-spice --disable-slirp \
     --disable-xen --disable-curses --disable-dbus-display \
-    --enable-opengl --enable-virglrenderer --enable-virtfs \
+    --enable-opengl --enable-virglrenderer --enable-virtfs --enable-seccomp \
     --enable-trace-backends=log --enable-werror \
     --firmwarepath=/usr/share/qemu:/usr/share/seabios:/usr/lib/ipxe/qemu \
     $sanitizers ${QEMU_CONFIGURE_EXTRA:-}

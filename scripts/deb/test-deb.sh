@@ -20,6 +20,7 @@ root="$debs/root"
 if [ "${1:-}" = --tap ]; then
     rm -f "$2"              # no stale results if this stops early
 fi
+rm -rf "$root"              # nor a stale binary for the libvirt lane
 
 die() { echo "deb: error: $*" >&2; exit 1; }
 
@@ -48,7 +49,6 @@ done
     die "apt cannot install the packages; see $debs/install-check.log"
 echo "deb: apt can install:$pkgs"
 
-rm -rf "$root"
 for deb in $pkgs; do
     case $deb in
     ./qemu-system-*) dpkg -x "$debs/$deb" "$root" ;;

@@ -73,7 +73,7 @@ def check_confinement(check, confined, venus):
           "spawn=deny" in (c.get("sandbox") or ""),
           "libvirt: QEMU ran as uid %s, seccomp mode %s, -sandbox %s"
           % (c.get("uid"), c.get("seccomp"), c.get("sandbox")))
-    servers = [s for n, s in c.get("children", [])
+    servers = [s for n, s in c.get("children", {}).values()
                if n.startswith("virgl_render")]
     if c.get("server"):
         check(servers == ["0"], "libvirt: the render server QEMU started "

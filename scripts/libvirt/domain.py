@@ -4,15 +4,16 @@ libvirtd (qemu:///system) as users start QEMU, under libvirt's default
 sandbox, user and device cgroup.
 
 The XML is what docs/libvirt.md shows: libvirt's own elements where the
-running libvirt has them (blob='on' from 9.2), <qemu:override> for the
-device's properties it lacks, <qemu:commandline> for objects it cannot
-express.  Print one with
+running libvirt has them (blob='on' from 9.2, where the host has
+/dev/udmabuf), <qemu:override> for the device's properties it lacks,
+<qemu:commandline> for objects it cannot express.  Print one with
 
     domain.py [--libvirt VERSION] [--describe] KIND EMULATOR
 
 KIND: gl (blobs and hostmem), venus, venus-heap (the region over a
 static heap); venus-unserved (venus through a render server none
-started, which QEMU must refuse at start).  run-guest.py --libvirt boots its guest through run().
+started, which QEMU must refuse at start).  run-guest.py --libvirt
+boots its guest through run().
 """
 import argparse
 import os
@@ -161,9 +162,10 @@ def domain_xml(kind, emulator, version, in_process, kernel="KERNEL",
 
 # What a failed domain's log or virsh's error says, and what it means.
 CAUSES = [
-    (r"Bad system call|reason=crashed",
-     "QEMU died: the seccomp sandbox kills a process that forks "
-     "(-sandbox spawn=deny), or QEMU crashed"),
+    (r"reason=crashed",
+     "QEMU crashed or was killed: the kernel log shows SIGSYS (31) if "
+     "seccomp killed it (QEMU 7.2 under -sandbox spawn=deny kills a "
+     "process that forks)"),
     (r"forbids starting|(fork|exec).*(Operation not permitted|EPERM)",
      "seccomp: -sandbox spawn=deny forbids starting a process"),
     (r"apparmor|DENIED|security label|selinux",
@@ -173,7 +175,7 @@ CAUSES = [
     (r"Permission denied",
      "permissions: a file or directory libvirt-qemu cannot read "
      "(each directory on the path must be searchable by others)"),
-    (r"mount propagation|namespace",
+    (r"mount propagation|mount namespace",
      "libvirt's mount namespace for QEMU (namespaces in qemu.conf)"),
     (r"No such file", "a path the domain names does not exist"),
 ]
@@ -201,25 +203,29 @@ def status(pid):
         return {}
 
 
-def confinement(name):
+def confinement(name, seen=None):
     """How QEMU of domain NAME runs: its user, its seccomp mode and
-    -sandbox; and its children's (the render server) seccomp modes."""
+    -sandbox; and the children it has had (the render server), by pid,
+    with their seccomp modes, added to SEEN's."""
     try:
         with open("/run/libvirt/qemu/%s.pid" % name) as f:
             pid = int(f.read())
         with open("/proc/%d/cmdline" % pid) as f:
             argv = f.read().split("\0")
     except (OSError, ValueError):
-        return None
+        return seen
     st = status(pid)
-    children = [status(int(c)) for c in os.listdir("/proc")
-                if c.isdigit() and status(int(c)).get("PPid") == str(pid)]
+    children = dict(seen["children"]) if seen else {}
+    for c in filter(str.isdigit, os.listdir("/proc")):
+        cst = status(int(c))
+        if cst.get("PPid") == str(pid):
+            children[int(c)] = (cst.get("Name", ""), cst.get("Seccomp"))
     return {
         "uid": int(st.get("Uid", "-1").split()[0]),
         "seccomp": st.get("Seccomp"),
         "sandbox": argv[argv.index("-sandbox") + 1]
         if "-sandbox" in argv else None,
-        "children": [(c.get("Name"), c.get("Seccomp")) for c in children],
+        "children": children,
     }
 
 
@@ -234,8 +240,10 @@ def run(kind, emulator, kernel, initrd, cmdline, serial, timeout,
                      kernel, initrd, cmdline, serial, extra_args)
     name = NAME + "-" + kind
     logfile = "/var/log/libvirt/qemu/%s.log" % name
-    start = os.path.getsize(logfile) if os.path.exists(logfile) else 0
     virsh("destroy", name, check=False)
+    if os.path.exists(logfile):
+        # this run's log alone, and far from virtlogd's rotation
+        open(logfile, "w").close()
     with tempfile.NamedTemporaryFile("w", suffix=".xml") as f:
         f.write(xml)
         f.flush()
@@ -245,7 +253,8 @@ def run(kind, emulator, kernel, initrd, cmdline, serial, timeout,
     confined = None
     while created.returncode == 0 and \
             virsh("domstate", name, check=False).returncode == 0:
-        confined = confined or confinement(name)
+        # sampled all along: virglrenderer may fork at the first command
+        confined = confinement(name, confined)
         if time.monotonic() > deadline:
             virsh("destroy", name, check=False)
             timed_out = True
@@ -254,7 +263,6 @@ def run(kind, emulator, kernel, initrd, cmdline, serial, timeout,
     out = ""
     if os.path.exists(logfile):
         with open(logfile, errors="replace") as f:
-            f.seek(start)
             out = f.read()
     out += created.stdout
     ok = created.returncode == 0 and not timed_out and \

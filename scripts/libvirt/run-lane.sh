@@ -11,8 +11,9 @@
 #   scripts/libvirt/run-lane.sh EMULATOR GUEST_IMAGE_DIR VENUS_ICD OUT_DIR
 set -eu
 top=$(cd "$(dirname "$0")/../.." && pwd)
-qemu=$1 image=$2 icd=$3 out=$4
-mkdir -p "$out"
+qemu=$1 image=$2 icd=$3
+mkdir -p "$4"
+out=$(realpath "$4")
 
 die() { echo "libvirt lane: error: $*" >&2; exit 1; }
 up() { virsh -q -c qemu:///system uri > /dev/null 2>&1; }
@@ -20,19 +21,27 @@ up() { virsh -q -c qemu:///system uri > /dev/null 2>&1; }
 command -v libvirtd > /dev/null ||
     die "no libvirtd (Debian package libvirt-daemon-system)"
 started=
+# Stop the daemons this run started, and wait until they are gone.
 # shellcheck disable=SC2317  # run by the trap
 stop() {
     for d in $started; do
-        if [ -f "/run/$d.pid" ]; then
-            kill "$(cat "/run/$d.pid")" 2>/dev/null || true
+        pid=$(cat "$out/$d.pid" 2>/dev/null) || continue
+        if [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = "$d" ]; then
+            kill "$pid"
+            for _ in $(seq 100); do
+                [ -d "/proc/$pid" ] || break
+                sleep 0.1
+            done
         fi
+        rm -f "$out/$d.pid"
     done
 }
 trap stop EXIT
+trap 'exit 1' INT TERM HUP
 if ! up; then
     # virtlogd first: libvirtd hands it QEMU's log
-    virtlogd -d && started=virtlogd
-    libvirtd -d && started="$started libvirtd"
+    virtlogd -d -p "$out/virtlogd.pid" && started=virtlogd
+    libvirtd -d -p "$out/libvirtd.pid" && started="$started libvirtd"
     for _ in $(seq 300); do up && break; sleep 0.1; done
     up || die "libvirtd did not answer on qemu:///system"
 fi

@@ -589,10 +589,12 @@ static void virtio_gpu_register_nodes(void)
      * the same under libvirt's sandbox, which forbids virglrenderer to
      * start the server itself
      */
-    register_gl_node("virtio-gpu-gl-pci-venus-sandbox",
-                     "addr=04.0,blob=on,hostmem=64M,render-server=rs,"
-                     QVIRTIO_GPU_VENUS_SERVER, SANDBOX_SERVER_CMD_LINE,
-                     "virtio-gpu-venus");
+    if (QVIRTIO_GPU_CAN_SANDBOX) {
+        register_gl_node("virtio-gpu-gl-pci-venus-sandbox",
+                         "addr=04.0,blob=on,hostmem=64M,render-server=rs,"
+                         QVIRTIO_GPU_VENUS_SERVER, SANDBOX_SERVER_CMD_LINE,
+                         "virtio-gpu-venus");
+    }
     /*
      * The same two over a static heap: every blob test and the hostile
      * corpus again, GL blobs as subregions over the heap and venus shm
@@ -644,9 +646,11 @@ static void virtio_gpu_register_nodes(void)
         register_gl_variant("virtio-gpu-gl-pci-venus-inproc",
                             "addr=04.0,venus=on,venus_in_process=on,"
                             "blob=on,hostmem=64M", "virtio-gpu-venus-inproc");
-        register_gl_node("virtio-gpu-gl-pci-venus-default-sandbox",
-                         "addr=04.0,venus=on,blob=on,hostmem=64M",
-                         SANDBOX_CMD_LINE, "virtio-gpu-venus-inproc");
+        if (QVIRTIO_GPU_CAN_SANDBOX) {
+            register_gl_node("virtio-gpu-gl-pci-venus-default-sandbox",
+                             "addr=04.0,venus=on,blob=on,hostmem=64M",
+                             SANDBOX_CMD_LINE, "virtio-gpu-venus-inproc");
+        }
     }
 }
 

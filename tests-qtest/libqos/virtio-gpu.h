@@ -34,7 +34,15 @@
 #define QVIRTIO_GPU_VENUS_NEEDS "venus requires enabled blob and hostmem " \
     "options"
 #endif
-/* the sandbox libvirt runs QEMU in by default */
+/*
+ * The sandbox libvirt runs QEMU in by default.  Not on sanitizer builds:
+ * LeakSanitizer's exit-time scan clones a process, which it forbids.
+ */
+#if defined(QEMU_SANITIZE_ADDRESS) || defined(QEMU_SANITIZE_THREAD)
+#define QVIRTIO_GPU_CAN_SANDBOX 0
+#else
+#define QVIRTIO_GPU_CAN_SANDBOX 1
+#endif
 #define QVIRTIO_GPU_LIBVIRT_SANDBOX "on,obsolete=deny,elevateprivileges=deny," \
     "spawn=deny,resourcecontrol=deny"
 
