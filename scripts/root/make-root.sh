@@ -25,14 +25,7 @@ extra="build-essential dpkg-dev devscripts fakeroot git ca-certificates
 if [ -f "$out/.stamp" ] && [ -x "$root/usr/bin/meson" ]; then
     # A root made before the list grew gets what it lacks.
     # shellcheck disable=SC2086
-    chroot "$root" dpkg-query -W $extra > /dev/null 2>&1 && exit 0
-    echo "make-root: installing what $root lacks (log: $out/update.log)"
-    # shellcheck disable=SC2086
-    { chroot "$root" apt-get update -q &&
-      chroot "$root" apt-get install -y -q $extra &&
-      chroot "$root" apt-get clean; } > "$out/update.log" 2>&1 ||
-        { tail -n 20 "$out/update.log" >&2; die "cannot update $root"; }
-    exit 0
+    exec "$top/scripts/root/install.sh" "$root" $extra
 fi
 command -v mmdebstrap >/dev/null || die "mmdebstrap is missing (scripts/deps.sh installs it)"
 
