@@ -139,12 +139,17 @@ def venus_guest(image, qemu, check, guest_vram=True, bench=False):
 
 def main():
     image, qemu = sys.argv[1:3]
+    bench = sys.argv[3:] == ["bench"]
     results = []
 
     def check(ok, name, what):
+        # printed at once: the L1's serial log keeps what a timeout cut
         results.append((bool(ok), name, what))
+        if not bench:
+            print("%s %d %s - %s" % ("ok" if ok else "not ok", len(results),
+                                     name, what), flush=True)
 
-    if sys.argv[3:] == ["bench"]:
+    if bench:
         # allocation cost from the guest, guest_vram on and off, one run
         ours = venus_guest(image, qemu, check, True, True)
         host = venus_guest(image, qemu, check, False, True)
@@ -224,8 +229,6 @@ def main():
               % (blobs, scanouts))
         check(p.returncode == 0, "/udmabuf/l2-guest/exit",
               "QEMU exited with status 0 (%s)" % p.returncode)
-    for i, (ok, name, what) in enumerate(results, 1):
-        print("%s %d %s - %s" % ("ok" if ok else "not ok", i, name, what))
     return 0 if all(ok for ok, _, _ in results) else 1
 
 

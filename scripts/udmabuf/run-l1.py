@@ -80,7 +80,10 @@ def main():
     ap.add_argument("obj")
     ap.add_argument("--guest")
     ap.add_argument("--tap")
-    ap.add_argument("--timeout", type=int, default=900)
+    # Debian 13's lane took 667 s here and over 900 s on a CI machine
+    # (its L2 guests run under TCG in TCG): a hang, not a slow host, is
+    # what this bounds.
+    ap.add_argument("--timeout", type=int, default=1800)
     ap.add_argument("--bench", action="store_true")
     args = ap.parse_args()
 
@@ -98,12 +101,15 @@ def main():
     with open(serial, errors="replace") as f:
         log = f.read().replace("\r", "")
 
-    m = re.search(r"L1-BEGIN\n(.*?)L1-END (\d+)", log, re.S)
-    body = m.group(1) if m else log[-3000:]
+    # What ran is read from the whole log, a timed-out run's too.
+    m = re.search(r"L1-END (\d+)", log)
+    begin = log.find("L1-BEGIN\n")
+    body = log[begin + 9:m.start() if m else None] if begin >= 0 \
+        else log[-3000:]
     if args.bench:
         print(body.strip())
         print("# the L1 host ran it in %.0f s" % elapsed)
-        return 0 if m and m.group(2) == "0" else 1
+        return 0 if m and m.group(1) == "0" else 1
     results = []
     for line in body.splitlines():
         t = re.match(r"(not ok|ok) \d+ (\S+.*)", line)
@@ -126,8 +132,8 @@ def main():
     elif not m:
         results.append((False, "the L1 host ran the lane (serial log: %s)"
                         % body[-500:].strip()))
-    elif m.group(2) != "0":
-        results.append((False, "in-l1.sh exited 0 (exit %s)" % m.group(2)))
+    elif m.group(1) != "0":
+        results.append((False, "in-l1.sh exited 0 (exit %s)" % m.group(1)))
 
     tap = ["TAP version 13"]
     for i, (ok, what) in enumerate(results, 1):
