@@ -215,6 +215,10 @@ def confinement(name, seen=None):
     except (OSError, ValueError):
         return seen
     st = status(pid)
+    # Before its exec the pid is libvirt's child; exiting, QEMU's
+    # cmdline is empty: neither says how QEMU runs.
+    if not st or "qemu-system" not in os.path.basename(argv[0]):
+        return seen
     children = dict(seen["children"]) if seen else {}
     for c in filter(str.isdigit, os.listdir("/proc")):
         cst = status(int(c))
