@@ -52,8 +52,11 @@ rm -rf "$root"
 version=$LINE_QEMU_VERSION
 [ -f "$top/build/$LINE/base/src/.version" ] &&
     version=$(cat "$top/build/$LINE/base/src/.version")
+# force-unsafe-io: no fsync per unpacked file; a root cut short has no
+# .stamp and is made again
 # shellcheck disable=SC2086
 mmdebstrap --variant=apt --mode=root --format=directory \
+    --dpkgopt=force-unsafe-io \
     --include="$(echo $extra | tr ' ' ',')" \
     --customize-hook="chroot \"\$1\" apt-get -y -q build-dep qemu=$version" \
     --customize-hook='chroot "$1" apt-get clean' \

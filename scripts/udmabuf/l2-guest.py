@@ -107,6 +107,12 @@ def venus_guest(image, qemu, check, guest_vram=True, bench=False):
     check(rc == 0 and "VGPU-VK-END" in log, name + "/ran",
           "the venus guest ran the Vulkan client and QEMU exited 0 "
           "(%s) in %.0f s" % (rc, elapsed))
+    up = [float(t) for t in re.findall(r"^VGPU-UPTIME ([\d.]+)", log, re.M)]
+    if len(up) == 2:
+        print("# %s: the L2's kernel booted to the client in %.0f s, the "
+              "Vulkan client ran %.0f s, the rest (QEMU, firmware, power "
+              "off) took %.0f s" % (name, up[0], up[1] - up[0],
+                                    elapsed - up[1]), flush=True)
     vk = re.search(r"VGPU-VK-BEGIN\n(.*?)VGPU-VK-END", log, re.S)
     vk = vk.group(1) if vk else ""
     taps = re.findall(r"^(ok|not ok) \d+ - (.*)$", vk, re.M)
