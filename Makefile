@@ -117,9 +117,7 @@ $(L1_IMG): scripts/udmabuf/init scripts/guest/build-initramfs.sh \
 	@$(RUN) scripts/guest/fetch-kernel.sh $(B)/l1/kernel l1 > $(B)/l1-kernel.path
 	@$(RUN) scripts/guest/build-initramfs.sh "$$(cat $(B)/l1-kernel.path)" $(B)/l1/img l1
 
-# Every line, one after the other.  (A line's root made in the background
-# meanwhile was measured: on two cores it slowed the first line's build
-# threefold and saved nothing.)
+# Every line, one after the other.
 check:
 	@for l in $(LINES); do \
 	    $(MAKE) --no-print-directory BASE=$$l check-line || exit 1; \

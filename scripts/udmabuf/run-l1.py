@@ -102,10 +102,9 @@ def main():
         log = f.read().replace("\r", "")
 
     # What ran is read from the whole log, a timed-out run's too.
+    run = re.search(r"L1-BEGIN\n(.*?)(?:L1-END (\d+)|\Z)", log, re.S)
+    body = run.group(1) if run else log[-3000:]
     m = re.search(r"L1-END (\d+)", log)
-    begin = log.find("L1-BEGIN\n")
-    body = log[begin + 9:m.start() if m else None] if begin >= 0 \
-        else log[-3000:]
     if args.bench:
         print(body.strip())
         print("# the L1 host ran it in %.0f s" % elapsed)
