@@ -1,8 +1,9 @@
 #!/bin/sh
 # Inside the L1 host (scripts/udmabuf/run-l1.py): a kernel with
 # /dev/udmabuf.  Runs the tests that need it, as TAP on stdout.
-#   scripts/udmabuf/in-l1.sh OBJ_DIR [GUEST_IMAGE_DIR] [bench]
-# With "bench", only the benchmarks that need udmabuf run.
+#   scripts/udmabuf/in-l1.sh OBJ_DIR [GUEST_IMAGE_DIR] [bench | soak-N]
+# With "bench", only the benchmarks that need udmabuf run; with "soak-N",
+# only the venus L2 guest, N times.
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 obj=$1
@@ -28,6 +29,10 @@ virtio-gpu-guest-vram-tests/bench-guest-vram" | grep '^# venus' || rc=1
     fi
     exit $rc
 fi
+case $mode in soak-*)
+    exec python3 "$top/scripts/udmabuf/l2-guest.py" "$guest" \
+        "$obj/qemu-system-x86_64" soak "${mode#soak-}"
+esac
 "$obj/tests/qtest/virtio-gpu-region-test" --tap -k \
     -p /x86_64/virtio-gpu/region/udmabuf || rc=1
 # the 2D device's GUEST blobs through udmabuf (qos takes full paths only)

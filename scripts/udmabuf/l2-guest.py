@@ -11,11 +11,13 @@ host-visible memory is heap pages the renderer imports as udmabufs.
 
 Prints TAP lines.
 
-    l2-guest.py IMAGE_DIR QEMU [bench]
+    l2-guest.py IMAGE_DIR QEMU [bench | soak N]
 
 With "bench", only the two venus guests run, guest_vram on and off, and
-the Vulkan client times host-visible allocations on each.
+the Vulkan client times host-visible allocations on each.  With "soak N",
+only the venus guest runs, N times.
 """
+import glob
 import json
 import os
 import re
@@ -37,9 +39,10 @@ def fb_pixel(x, y):
     return bytes((x * 3 & 0xff, y * 5 & 0xff, (x ^ y) & 0xff))
 
 
-def qmp(path, *commands):
+def qmp(path, *commands, timeout=None):
     """Run @commands on the QMP socket at @path; their answers."""
     s = socket.socket(socket.AF_UNIX)
+    s.settimeout(timeout)
     s.connect(path)
     f = s.makefile("rw")
     f.readline()                        # the greeting
@@ -64,6 +67,59 @@ def qmp(path, *commands):
     return answers[1:]
 
 
+def read(path):
+    try:
+        with open(path, errors="replace") as f:
+            return f.read().strip()
+    except OSError as e:
+        return "(%s)" % e.strerror
+
+
+def symbol(image, addr):
+    """The guest kernel's function at @addr (booted with nokaslr)."""
+    maps = glob.glob(os.path.join(image, "..", "kernel", "root", "boot",
+                                  "System.map-*"))
+    best = None
+    for line in open(maps[0]) if maps else ():
+        a, _, sym = line.split()
+        a = int(a, 16)
+        if a <= addr and (best is None or a > best[0]):
+            best = (a, sym)
+    return "%s+0x%x" % (best[1], addr - best[0]) if best else "?"
+
+
+def stuck(pid, sock, image):
+    """Where QEMU @pid, its children and its guest stand, as text: each
+    thread's state and kernel wait channel, and the guest's RIP."""
+    lines = []
+    pids = [str(pid)] + read("/proc/%d/task/%d/children"
+                             % (pid, pid)).split()
+    for p in pids:
+        for tid in sorted(os.listdir("/proc/%s/task" % p), key=int):
+            t = "/proc/%s/task/%s/" % (p, tid)
+            lines.append("pid %s thread %s %s: %s in %s"
+                         % (p, tid, read(t + "comm"),
+                            read(t + "stat").rpartition(") ")[2][:1],
+                            read(t + "wchan")))
+    for _ in range(3):
+        try:
+            ans = qmp(sock, "query-status", 'human-monitor-command '
+                      '{"command-line": "info registers"}', timeout=30)
+        except (OSError, ValueError) as e:
+            lines.append("QMP did not answer: %r" % e)
+            break
+        if len(ans) < 2:
+            lines.append("QMP: %s" % ans)
+            break
+        rip = re.search(r"RIP=([0-9a-f]+)", str(ans[1].get("return")))
+        lines.append("QMP: %s, guest RIP %s"
+                     % (ans[0].get("return", ans[0]),
+                        symbol(image, int(rip.group(1), 16))
+                        if rip else ans[1]))
+        time.sleep(5)
+    return "".join("stuck: %s\n" % x for x in lines)
+
+
 def read_ppm(path):
     data = open(path, "rb").read()
     m = re.match(rb"P6\s+(\d+)\s+(\d+)\s+255\s", data)
@@ -77,30 +133,36 @@ def venus_guest(image, qemu, check, guest_vram=True, bench=False):
     lines."""
     os.environ["QEMU"] = qemu
     gl = os.path.abspath(os.path.join(image, "gl-client"))
-    append = ("loglevel=4 vgpu.guestvram=%s vgpu.gl=%s vgpu.venus=%s%s"
+    # nokaslr: a stuck guest's RIP is looked up in System.map
+    append = ("loglevel=4 nokaslr vgpu.guestvram=%s vgpu.gl=%s vgpu.venus=%s%s"
               % ("on" if guest_vram else "off", gl,
                  guestvm.line_setting("LINE_VENUS_ICD"),
                  " vgpu.vkbench" if bench else ""))
     name = "/udmabuf/guest-vram" if guest_vram else "/udmabuf/host-alloc"
     with tempfile.TemporaryDirectory() as tmp:
-        serial = os.path.join(tmp, "serial")
+        serial, sock = os.path.join(tmp, "serial"), os.path.join(tmp, "qmp")
         cmd = guestvm.guest_command(
             image, append, serial,
             ",venus=on,hostmem-memdev=heap,guest_vram=%s"
             % ("on" if guest_vram else "off"),
             ["-monitor", "none",
+             "-qmp", "unix:%s,server=on,wait=off" % sock,
              "-object", "memory-backend-memfd,id=heap,size=%d"
              % guestvm.HOSTMEM,
              "-trace", "virtio_gpu_virgl_blob_create",
              "-trace", "virtio_gpu_virgl_slice_import",
              "-trace", "virtio_gpu_virgl_slice_release"])
         start = time.monotonic()
+        p = subprocess.Popen(cmd, stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT)
         try:
-            p = subprocess.run(cmd, stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, timeout=TIMEOUT)
-            out, rc = p.stdout.decode(errors="replace"), p.returncode
-        except subprocess.TimeoutExpired as e:
-            out, rc = (e.stdout or b"").decode(errors="replace"), None
+            out, rc = p.communicate(timeout=TIMEOUT)[0], p.returncode
+        except subprocess.TimeoutExpired:
+            # where it stuck, before it is killed
+            why = stuck(p.pid, sock, image)
+            p.kill()
+            out, rc = p.communicate()[0] + why.encode(), None
+        out = out.decode(errors="replace")
         elapsed = time.monotonic() - start
         log = open(serial, errors="replace").read() \
             if os.path.exists(serial) else ""
@@ -122,8 +184,18 @@ def venus_guest(image, qemu, check, guest_vram=True, bench=False):
           name + "/vk-complete", "the Vulkan client completed with no "
           "failure (%d checks)" % len(taps))
     if not taps or rc != 0:
-        for line in (vk or log[-2000:] or out[-2000:]).splitlines()[-25:]:
-            print("#   " + line)
+        # "# | " lines: run-l1.py repeats them after the TAP, where CI's
+        # excerpt of the log ends
+        tail = (vk or log).splitlines()[-15:]
+        printed = [x for x in out.splitlines()
+                   if "virtio_gpu_virgl" not in x][-30:]
+        print("# | %s: the guest's serial log ends (%d lines):"
+              % (name, len(tail)))
+        for line in tail:
+            print("# |   " + line)
+        print("# | QEMU printed:")
+        for line in printed:
+            print("# |   " + line)
     # Each of venus' memory objects (blob_id != 0) came from the heap.
     objects = len(re.findall(r"virtio_gpu_virgl_blob_create .*mem 2 "
                              r"flags \S+ blob_id 0x(?!0 )", out))
@@ -146,6 +218,7 @@ def venus_guest(image, qemu, check, guest_vram=True, bench=False):
 def main():
     image, qemu = sys.argv[1:3]
     bench = sys.argv[3:] == ["bench"]
+    soak = int(sys.argv[4]) if sys.argv[3:4] == ["soak"] else 0
     results = []
 
     def check(ok, name, what):
@@ -167,6 +240,12 @@ def main():
                      us[1], us[0] / us[1]))
         for ok, name, what in results:
             print("%s - %s - %s" % ("ok" if ok else "not ok", name, what))
+        return 0 if all(ok for ok, _, _ in results) else 1
+    if soak:
+        # the venus guest, again and again (make soak-udmabuf)
+        for i in range(soak):
+            print("# run %d of %d" % (i + 1, soak), flush=True)
+            venus_guest(image, qemu, check)
         return 0 if all(ok for ok, _, _ in results) else 1
     if guestvm.line_setting("LINE_GUEST_VRAM", "") == "1":
         venus_guest(image, qemu, check)

@@ -7,16 +7,17 @@ closing "N passed, N failed"; exits non-zero on any failure, and when a
 test the lane exists for did not run.
 
     run-l1.py IMAGE_DIR OBJ_DIR [--guest GUEST_IMAGE_DIR] [--tap FILE]
-              [--timeout S]
+              [--timeout S] [--bench | --soak N] [--log FILE]
 
 With --bench, the L1 runs only the benchmarks that need udmabuf
 (guest_vram=on against host-allocated blobs) and prints their figures.
+With --soak N, it runs only the venus L2 guest, N times.
 
 With --guest, a Linux guest (the guest lane's image) boots as an L2
 under the L1's QEMU and draws on a console that is a GUEST blob
 (scripts/udmabuf/l2-guest.py).
 
-The L1's whole console goes to OBJ_DIR/udmabuf-l1.log.
+The L1's whole console goes to FILE (default OBJ_DIR/udmabuf-l1.log).
 
 The L1 runs on $QEMU (default: build/$BASE/obj/qemu-system-x86_64).
 """
@@ -53,7 +54,7 @@ REQUIRED_L2 = ["/udmabuf/l2-guest/drew", "/udmabuf/l2-guest/pixels",
                "/udmabuf/l2-guest/blob-scanout"]
 
 
-def l1_command(image, obj, serial, guest, bench=False):
+def l1_command(image, obj, serial, guest, mode=""):
     # One vCPU: with two, multi-threaded TCG raced the kernel's live text
     # patching (text_poke_bp's int3 ran stale on the other vCPU: an
     # "Oops: int3" in sched_clock_cpu at boot, once in five runs).
@@ -69,7 +70,7 @@ def l1_command(image, obj, serial, guest, bench=False):
             "l1.base=%s%s%s"
             % (guestvm.TOP, os.path.abspath(obj),
                os.environ.get("BASE", "debian12"),
-               " l1.mode=bench" if bench else "",
+               " l1.mode=" + mode if mode else "",
                " l1.guest=" + os.path.abspath(guest) if guest else ""),
             "-serial", "file:" + serial]
 
@@ -85,13 +86,17 @@ def main():
     # what this bounds.
     ap.add_argument("--timeout", type=int, default=1800)
     ap.add_argument("--bench", action="store_true")
+    ap.add_argument("--soak", type=int, metavar="N")
+    ap.add_argument("--log")
     args = ap.parse_args()
+    mode = "bench" if args.bench else "soak-%d" % args.soak \
+        if args.soak else ""
 
-    serial = os.path.join(args.obj, "udmabuf-l1.log")
+    serial = args.log or os.path.join(args.obj, "udmabuf-l1.log")
     start = time.monotonic()
     try:
         subprocess.run(l1_command(args.image, args.obj, serial, args.guest,
-                                  args.bench),
+                                  mode),
                        timeout=args.timeout, check=False,
                        stdin=subprocess.DEVNULL)
         timed_out = False
@@ -105,15 +110,17 @@ def main():
     run = re.search(r"L1-BEGIN\n(.*?)(?:L1-END (\d+)|\Z)", log, re.S)
     body = run.group(1) if run else log[-3000:]
     m = re.search(r"L1-END (\d+)", log)
-    if args.bench:
+    if mode:
         print(body.strip())
         print("# the L1 host ran it in %.0f s" % elapsed)
         return 0 if m and m.group(1) == "0" else 1
-    results = []
+    results, why = [], []
     for line in body.splitlines():
         t = re.match(r"(not ok|ok) \d+ (\S+.*)", line)
         if t:
             results.append((t.group(1) == "ok", t.group(2)))
+        elif line.startswith("# | "):
+            why.append(line)
         elif line.startswith("#") and "starting QEMU" not in line:
             print(line)
     ran = {what.split()[0].replace("/x86_64", "", 1)
@@ -143,6 +150,9 @@ def main():
     if args.tap:
         with open(args.tap, "w") as f:
             f.write("\n".join(tap) + "\n")
+    # what a failing L2 left behind, last: CI keeps the log's end
+    if why:
+        print("\n".join(why[-60:]))
     failed = sum(not ok for ok, _ in results)
     print("# udmabuf lane: L1 boot and tests took %.0f s" % elapsed)
     print("%d passed, %d failed" % (len(results) - failed, failed))
