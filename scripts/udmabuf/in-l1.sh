@@ -29,9 +29,20 @@ virtio-gpu-guest-vram-tests/bench-guest-vram" | grep '^# venus' || rc=1
     fi
     exit $rc
 fi
+guest_vram_qtest() {
+    "$obj/tests/qtest/qos-test" --tap -k -p "/x86_64/pc/i440FX-pcihost/\
+pci-bus-pc/pci-bus/virtio-gpu-gl-pci-guest-vram/virtio-gpu-guest-vram/\
+virtio-gpu-guest-vram-tests/hostile/seq/guest-vram"
+}
 case $mode in soak-*)
-    exec python3 "$top/scripts/udmabuf/l2-guest.py" "$guest" \
-        "$obj/qemu-system-x86_64" soak "${mode#soak-}"
+    # the lane's venus part, again and again
+    for i in $(seq "${mode#soak-}"); do
+        echo "# run $i"
+        guest_vram_qtest || rc=1
+        python3 "$top/scripts/udmabuf/l2-guest.py" "$guest" \
+            "$obj/qemu-system-x86_64" venus || rc=1
+    done
+    exit $rc
 esac
 "$obj/tests/qtest/virtio-gpu-region-test" --tap -k \
     -p /x86_64/virtio-gpu/region/udmabuf || rc=1
@@ -40,9 +51,7 @@ esac
 pci-bus-pc/pci-bus/virtio-gpu-pci-udmabuf/virtio-gpu-udmabuf/\
 virtio-gpu-udmabuf-tests/scanout-udmabuf" || rc=1
 # guest_vram=on (Debian 13): venus blobs imported from heap slices
-"$obj/tests/qtest/qos-test" --tap -k -p "/x86_64/pc/i440FX-pcihost/\
-pci-bus-pc/pci-bus/virtio-gpu-gl-pci-guest-vram/virtio-gpu-guest-vram/\
-virtio-gpu-guest-vram-tests/hostile/seq/guest-vram" || rc=1
+guest_vram_qtest || rc=1
 # a Linux guest (L2) drawing on a GUEST blob console, when given one
 if [ -n "$guest" ]; then
     python3 "$top/scripts/udmabuf/l2-guest.py" "$guest" \
