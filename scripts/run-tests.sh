@@ -18,6 +18,10 @@ if [ -n "${L1_IMG_DIR:-}" ]; then
         "$L1_IMG_DIR" "$obj" ${GUEST_IMG_DIR:+--guest "$GUEST_IMG_DIR"} \
         --tap "$obj/udmabuf.tap" > "$obj/udmabuf.out" 2>&1 &
     l1_pid=$!
+    # interrupted, the L1 goes too (run-l1.py kills it on SIGTERM)
+    trap 'kill "$l1_pid" 2>/dev/null' EXIT
+    trap 'exit 130' INT
+    trap 'exit 143' TERM
 fi
 
 # qos-test runs some 280 tests in one to three minutes; beside the

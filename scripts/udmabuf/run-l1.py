@@ -24,6 +24,7 @@ The L1 runs on $QEMU (default: build/$BASE/obj/qemu-system-x86_64).
 import argparse
 import os
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -89,6 +90,8 @@ def main():
     ap.add_argument("--soak", type=int, metavar="N")
     ap.add_argument("--log")
     args = ap.parse_args()
+    # killed, the L1 goes too: subprocess.run() kills it on SystemExit
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     mode = "bench" if args.bench else "soak-%d" % args.soak \
         if args.soak else ""
 
