@@ -14,6 +14,8 @@
 #   make check-venus the guest lane alone (with venus, as in make check)
 #   make check-udmabuf  the udmabuf lane alone: a Debian 6.12 kernel as an
 #                 L1 host under TCG runs the tests that need /dev/udmabuf
+#   make soak-udmabuf  (Debian 13) the udmabuf lane's venus part,
+#                 SOAK_RUNS times (5); ends "soak: R runs, F failed, ..."
 #   make check-libvirt  the libvirt lane alone, every line (in make check):
 #                 libvirtd, installed from the line's Debian, boots the
 #                 guest in three domains under its sandbox, and sees
@@ -65,7 +67,7 @@ NEW_FILES     := $(shell find hw-display include-hw tests-qtest -type f 2>/dev/n
 SERIES_INPUTS := $(shell find patches/$(BASE) -type f 2>/dev/null) $(NEW_FILES) scripts/lines/$(BASE).conf
 DEB_STAMP     := $(B)/deb/.built
 
-.PHONY: all build check check-line check-files root check-asan check-udmabuf check-libvirt check-libvirt-line libvirt-deps bench-guest-vram check-bisect deb peer bench-compare check-venus bench demo guest soak fuzz venus series check-series clean distclean deps FORCE
+.PHONY: all build check check-line check-files root check-asan check-udmabuf soak-udmabuf check-libvirt check-libvirt-line libvirt-deps bench-guest-vram check-bisect deb peer bench-compare check-venus bench demo guest soak fuzz venus series check-series clean distclean deps FORCE
 all: build
 
 deps:
@@ -166,6 +168,13 @@ check-libvirt-line: build $(GUEST_IMG) $(VENUS_DEP) libvirt-deps \
 		    $(if $(call lane,deb),$(DEB_STAMP))
 	@$(if $(call lane,deb),DEB_UNPACK_ONLY=1 $(RUN) scripts/deb/test-deb.sh $(B)/deb $(B)/guest/img $(VENUS_ICD))
 	@$(RUN) scripts/libvirt/run-lane.sh $(LIBVIRT_QEMU) $(B)/guest/img $(VENUS_ICD) $(OBJ)/libvirt
+
+# The udmabuf lane's venus part (Debian 13), SOAK_RUNS times (default 5)
+# in one L1 host: the guest_vram qtest, then the venus L2 guest.  A stuck
+# L2 prints where its threads and its guest stand.
+soak-udmabuf: build $(L1_IMG) $(GUEST_IMG)
+	@$(RUN) python3 scripts/udmabuf/run-l1.py $(B)/l1/img $(OBJ) --guest $(B)/guest/img \
+	    --soak $(or $(SOAK_RUNS),5) --timeout $$(( $(or $(SOAK_RUNS),5) * 1200 + 600 ))
 
 # guest_vram=on's figures, which need udmabuf: in the L1 host.
 bench-guest-vram: build $(L1_IMG) $(GUEST_IMG)

@@ -20,6 +20,7 @@ only the venus guest runs.
 import json
 import os
 import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -100,9 +101,9 @@ def stuck(pid, sock):
     and the guest's RIP (it boots with nokaslr: the kernel's
     /proc/kallsyms names it; Debian ships no System.map)."""
     lines = busiest()
-    pids = [str(pid)] + read("/proc/%d/task/%d/children"
-                             % (pid, pid)).split()
+    pids = [str(pid)]
     for p in pids:
+        pids += read("/proc/%s/task/%s/children" % (p, p)).split()
         for tid in sorted(os.listdir("/proc/%s/task" % p), key=int):
             t = "/proc/%s/task/%s/" % (p, tid)
             lines.append("pid %s thread %s %s: %s in %s"
@@ -124,6 +125,17 @@ def stuck(pid, sock):
                      % (ans[0].get("return", ans[0]),
                         rip.group(1) if rip else ans[1]))
         time.sleep(5)
+    if shutil.which("gdb"):
+        # where QEMU's main loop is, twice (gdb is slow in the L1)
+        for _ in range(2):
+            try:
+                bt = subprocess.run(["gdb", "-p", str(pid), "-batch", "-nx",
+                                     "-ex", "thread 1", "-ex", "bt 25"],
+                                    capture_output=True, text=True,
+                                    timeout=600).stdout
+                lines += [x for x in bt.splitlines() if x.startswith("#")]
+            except subprocess.TimeoutExpired:
+                lines.append("gdb took over 600 s")
     return "".join("stuck: %s\n" % x for x in lines)
 
 

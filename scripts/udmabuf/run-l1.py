@@ -116,6 +116,13 @@ def main():
     if mode:
         print(body.strip())
         print("# the L1 host ran it in %.0f s" % elapsed)
+        if args.soak:
+            ran = re.findall(r"^(ok|not ok) \d+ /udmabuf/guest-vram/ran - "
+                             r".* in (\d+) s$", body, re.M)
+            secs = sorted(int(t) for _, t in ran)
+            print("soak: %d runs, %d failed, median run %s s"
+                  % (len(ran), sum(ok != "ok" for ok, _ in ran),
+                     secs[len(secs) // 2] if secs else "-"))
         return 0 if m and m.group(1) == "0" else 1
     results, why = [], []
     for line in body.splitlines():
