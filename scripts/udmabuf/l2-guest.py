@@ -104,7 +104,9 @@ def stuck(pid, sock):
     pids = [str(pid)]
     for p in pids:
         pids += read("/proc/%s/task/%s/children" % (p, p)).split()
-        for tid in sorted(os.listdir("/proc/%s/task" % p), key=int):
+        tids = os.listdir("/proc/%s/task" % p) \
+            if os.path.isdir("/proc/%s/task" % p) else []
+        for tid in sorted(tids, key=int):
             t = "/proc/%s/task/%s/" % (p, tid)
             lines.append("pid %s thread %s %s: %s in %s"
                          % (p, tid, read(t + "comm"),
