@@ -127,6 +127,9 @@ def stuck(pid, sock):
                      % (ans[0].get("return", ans[0]),
                         rip.group(1) if rip else ans[1]))
         time.sleep(5)
+    # a render worker that died says so here only (segfaults are info)
+    lines += subprocess.run(["dmesg"], capture_output=True,
+                            text=True).stdout.splitlines()[-6:]
     if shutil.which("gdb"):
         # where QEMU's main loop is, twice (gdb is slow in the L1)
         for _ in range(2):
