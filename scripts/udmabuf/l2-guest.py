@@ -130,12 +130,15 @@ def stuck(pid, sock):
     # a render worker that died says so here only (segfaults are info)
     lines += subprocess.run(["dmesg"], capture_output=True,
                             text=True).stdout.splitlines()[-6:]
+    lines += ["L1 process: " + x for x in subprocess.run(
+        ["ps", "-eo", "pid,ppid,stat,time,comm"], capture_output=True,
+        text=True).stdout.splitlines() if "virgl" in x or "qemu" in x]
     if shutil.which("gdb"):
         # where QEMU's main loop is, twice (gdb is slow in the L1)
         for _ in range(2):
             try:
                 bt = subprocess.run(["gdb", "-p", str(pid), "-batch", "-nx",
-                                     "-ex", "thread 1", "-ex", "bt 25"],
+                                     "-ex", "thread 1", "-ex", "bt 16"],
                                     capture_output=True, text=True,
                                     timeout=600).stdout
                 lines += [x for x in bt.splitlines() if x.startswith("#")]
@@ -212,7 +215,9 @@ def venus_guest(image, qemu, check, guest_vram=True, bench=False):
         # excerpt of the log ends
         tail = (vk or log).splitlines()[-15:]
         printed = [x for x in out.splitlines()
-                   if "virtio_gpu_virgl" not in x][-30:]
+                   if "virtio_gpu_virgl" not in x and "stuck: " not in x]
+        printed = printed[-8:] + [x for x in out.splitlines()
+                                  if x.startswith("stuck: ")]
         print("# | %s: the guest's serial log ends (%d lines):"
               % (name, len(tail)))
         for line in tail:
