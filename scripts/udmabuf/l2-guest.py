@@ -176,6 +176,9 @@ def venus_guest(image, qemu, check, guest_vram=True, bench=False):
              "-qmp", "unix:%s,server=on,wait=off" % sock,
              "-object", "memory-backend-memfd,id=heap,size=%d"
              % guestvm.HOSTMEM,
+             # the commands, and what venus' worker said: the last of
+             # them show where a stuck guest stopped
+             "-trace", "virtio_gpu_cmd_*",
              "-trace", "virtio_gpu_virgl_blob_create",
              "-trace", "virtio_gpu_virgl_slice_import",
              "-trace", "virtio_gpu_virgl_slice_release"])
@@ -214,9 +217,8 @@ def venus_guest(image, qemu, check, guest_vram=True, bench=False):
         # "# | " lines: run-l1.py repeats them after the TAP, where CI's
         # excerpt of the log ends
         tail = (vk or log).splitlines()[-15:]
-        printed = [x for x in out.splitlines()
-                   if "virtio_gpu_virgl" not in x and "stuck: " not in x]
-        printed = printed[-8:] + [x for x in out.splitlines()
+        printed = [x for x in out.splitlines() if "stuck: " not in x]
+        printed = printed[-12:] + [x for x in out.splitlines()
                                   if x.startswith("stuck: ")]
         print("# | %s: the guest's serial log ends (%d lines):"
               % (name, len(tail)))
