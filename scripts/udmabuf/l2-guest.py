@@ -161,7 +161,11 @@ def venus_guest(image, qemu, check, guest_vram=True, bench=False):
     os.environ["QEMU"] = qemu
     gl = os.path.abspath(os.path.join(image, "gl-client"))
     # nokaslr: a stuck guest's RIP can be looked up (stuck())
-    append = ("loglevel=4 nokaslr vgpu.guestvram=%s vgpu.gl=%s vgpu.venus=%s%s"
+    # vt.global_cursor_default=0: the console's blinking cursor made a
+    # full-screen flush five times a second, each an llvmpipe blit in the
+    # L1 (egl-headless), which took most of the L1's one CPU
+    append = ("loglevel=4 nokaslr vt.global_cursor_default=0 "
+              "vgpu.guestvram=%s vgpu.gl=%s vgpu.venus=%s%s"
               % ("on" if guest_vram else "off", gl,
                  guestvm.line_setting("LINE_VENUS_ICD"),
                  " vgpu.vkbench" if bench else ""))
