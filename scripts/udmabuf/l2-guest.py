@@ -163,8 +163,13 @@ def venus_guest(image, qemu, check, guest_vram=True, bench=False):
     # nokaslr: a stuck guest's RIP can be looked up (stuck())
     # vt.global_cursor_default=0: the console's blinking cursor made a
     # full-screen flush five times a second, each an llvmpipe blit in the
-    # L1 (egl-headless), which took most of the L1's one CPU
+    # L1 (egl-headless), which took most of the L1's one CPU.
+    # clocksource=hpet: venus' driver sends a ring wake-up at most once a
+    # millisecond of the guest's clock and the ring thread sleeps after a
+    # millisecond of the L1's; a TSC calibrated at boot under TCG in TCG
+    # may run off the L1's, and the HPET is the L1's own clock
     append = ("loglevel=4 nokaslr vt.global_cursor_default=0 "
+              "clocksource=hpet "
               "vgpu.guestvram=%s vgpu.gl=%s vgpu.venus=%s%s"
               % ("on" if guest_vram else "off", gl,
                  guestvm.line_setting("LINE_VENUS_ICD"),
