@@ -127,6 +127,14 @@ def stuck(pid, sock):
                      % (ans[0].get("return", ans[0]),
                         rip.group(1) if rip else ans[1]))
         time.sleep(5)
+    # a halted guest waits for an interrupt: is its APIC timer armed?
+    try:
+        ans = qmp(sock, 'human-monitor-command '
+                  '{"command-line": "info lapic"}', timeout=30)
+        lines += [x.strip() for x in str(ans[0].get("return", ans[0]))
+                  .splitlines() if re.search(r"timer|LVTT", x, re.I)]
+    except (OSError, ValueError) as e:
+        lines.append("QMP did not answer: %r" % e)
     # a render worker that died says so here only (segfaults are info)
     lines += subprocess.run(["dmesg"], capture_output=True,
                             text=True).stdout.splitlines()[-6:]
