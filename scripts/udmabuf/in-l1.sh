@@ -3,7 +3,7 @@
 # /dev/udmabuf.  Runs the tests that need it, as TAP on stdout.
 #   scripts/udmabuf/in-l1.sh OBJ_DIR [GUEST_IMAGE_DIR] [bench | soak-N]
 # With "bench", only the benchmarks that need udmabuf run; with "soak-N",
-# only the venus L2 guest, N times.
+# only the guest_vram qtest and the venus L2 guest, N times.
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 obj=$1

@@ -234,11 +234,11 @@ def venus_guest(image, qemu, check, guest_vram=True, bench=False):
         # "# | " lines: run-l1.py repeats them after the TAP, where CI's
         # excerpt of the log ends
         tail = (vk or log).splitlines()[-15:]
+        report = [x for x in out.splitlines() if x.startswith("stuck: ")]
         # the console's own flushes say nothing about venus
-        printed = [x for x in out.splitlines() if "stuck: " not in x and
+        printed = [x for x in out.splitlines() if x not in report and
                    "_res_flush" not in x and "_xfer_toh_2d" not in x]
-        printed = printed[-12:] + [x for x in out.splitlines()
-                                  if x.startswith("stuck: ")]
+        printed = printed[-12:] + report
         print("# | %s: the guest's serial log ends (%d lines):"
               % (name, len(tail)))
         for line in tail:

@@ -11,7 +11,8 @@ test the lane exists for did not run.
 
 With --bench, the L1 runs only the benchmarks that need udmabuf
 (guest_vram=on against host-allocated blobs) and prints their figures.
-With --soak N, it runs only the venus L2 guest, N times.
+With --soak N, it runs only the guest_vram qtest and the venus L2 guest,
+N times, and ends "soak: R runs, F failed, median run S s".
 
 With --guest, a Linux guest (the guest lane's image) boots as an L2
 under the L1's QEMU and draws on a console that is a GUEST blob
@@ -92,8 +93,9 @@ def main():
     args = ap.parse_args()
     # killed, the L1 goes too: subprocess.run() kills it on SystemExit
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    mode = "bench" if args.bench else "soak-%d" % args.soak \
-        if args.soak else ""
+    mode = "bench" if args.bench else ""
+    if args.soak:
+        mode = "soak-%d" % args.soak
 
     serial = args.log or os.path.join(args.obj, "udmabuf-l1.log")
     start = time.monotonic()
