@@ -136,23 +136,28 @@ def stuck(pid, sock):
     except (OSError, ValueError) as e:
         lines.append("QMP did not answer: %r" % e)
     # a render worker that died says so here only (segfaults are info)
-    lines += subprocess.run(["dmesg"], capture_output=True,
-                            text=True).stdout.splitlines()[-6:]
-    lines += ["L1 process: " + x for x in subprocess.run(
-        ["ps", "-eo", "pid,ppid,stat,time,comm"], capture_output=True,
-        text=True).stdout.splitlines() if "virgl" in x or "qemu" in x]
+    lines += command_lines(["dmesg"])[-6:]
+    lines += ["L1 process: " + x
+              for x in command_lines(["ps", "-eo", "pid,ppid,stat,time,comm"])
+              if "virgl" in x or "qemu" in x]
     if shutil.which("gdb"):
         # where QEMU's main loop is, twice (gdb is slow in the L1)
         for _ in range(2):
-            try:
-                bt = subprocess.run(["gdb", "-p", str(pid), "-batch", "-nx",
-                                     "-ex", "thread 1", "-ex", "bt 16"],
-                                    capture_output=True, text=True,
-                                    timeout=600).stdout
-                lines += [x for x in bt.splitlines() if x.startswith("#")]
-            except subprocess.TimeoutExpired:
-                lines.append("gdb took over 600 s")
+            lines += [x for x in command_lines(
+                ["gdb", "-p", str(pid), "-batch", "-nx", "-ex", "thread 1",
+                 "-ex", "bt 16"]) if x.startswith("#")]
     return "".join("stuck: %s\n" % x for x in lines)
+
+
+def command_lines(argv, timeout=600):
+    """What @argv printed, as lines; a missing or slow tool says so."""
+    try:
+        return subprocess.run(argv, capture_output=True, text=True,
+                              timeout=timeout).stdout.splitlines()
+    except OSError as e:
+        return ["%s: %s" % (argv[0], e.strerror)]
+    except subprocess.TimeoutExpired:
+        return ["%s took over %d s" % (argv[0], timeout)]
 
 
 def read_ppm(path):
@@ -205,8 +210,12 @@ def venus_guest(image, qemu, check, guest_vram=True, bench=False):
         try:
             out, rc = p.communicate(timeout=TIMEOUT)[0], p.returncode
         except subprocess.TimeoutExpired:
-            # where it stuck, before it is killed
-            why = stuck(p.pid, sock)
+            # where it stuck, before it is killed; a report that fails
+            # must not keep QEMU alive
+            try:
+                why = stuck(p.pid, sock)
+            except Exception as e:  # noqa: BLE001
+                why = "stuck: the report failed: %r\n" % e
             p.kill()
             out, rc = p.communicate()[0] + why.encode(), None
         out = out.decode(errors="replace")
